@@ -1,0 +1,246 @@
+"""Load CIFAR-10 from its python-pickle batches, as the article does.
+
+The article uses the CS231n loader: ``load_CIFAR10(ROOT)`` returns
+
+    Xtr (50000, 32, 32, 3) float32   Ytr (50000,) int32
+    Xte (10000, 32, 32, 3) float32   Yte (10000,) int32
+
+then turns the colour images into grayscale and centres them around zero.
+This module keeps those two functions, adds the article's preprocessing,
+checks every file before it is used, and downloads the official archive
+(verified by its md5) when no copy is found.
+
+    python cifar_loader.py [--data-dir DIR]   # check (and fetch) the data set
+"""
+import argparse
+import hashlib
+import os
+import pickle
+import shutil
+import sys
+import tarfile
+import urllib.request
+
+import numpy as np
+
+URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+MD5 = "c58f30108f718f92721af3b95e74349a"
+DEFAULT_DIR = os.path.join("data", "cifar-10-batches-py")
+TRAIN_FILES = ["data_batch_%d" % i for i in range(1, 6)]
+TEST_FILE = "test_batch"
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
+           "dog", "frog", "horse", "ship", "truck"]
+#: ITU-R 601 luma weights, the article's grayscale conversion.
+GRAY_WEIGHTS = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+class CifarError(Exception):
+    """The data set is missing or damaged; the message says which file and the fix."""
+
+
+# --- reading the batches ----------------------------------------------------
+
+def _read_batch(filename):
+    """The dict stored in one batch file, with str keys; raises CifarError."""
+    name = os.path.basename(filename)
+    if not os.path.isfile(filename):
+        raise CifarError("%s: missing" % name)
+    try:
+        with open(filename, "rb") as f:
+            # The batches were pickled by Python 2: latin1 maps its byte
+            # strings to str, keeping the pixel bytes intact.
+            batch = pickle.load(f, encoding="latin1")
+    except (EOFError, pickle.UnpicklingError, ValueError, TypeError,
+            AttributeError, ImportError, IndexError, KeyError, MemoryError) as e:
+        raise CifarError("%s: truncated or corrupt (%s: %s)"
+                         % (name, type(e).__name__, e))
+    if not isinstance(batch, dict):
+        raise CifarError("%s: not a CIFAR-10 batch (holds a %s, not a dict)"
+                         % (name, type(batch).__name__))
+    batch = {k.decode("latin1") if isinstance(k, bytes) else k: v
+             for k, v in batch.items()}
+    missing = [k for k in ("data", "labels") if k not in batch]
+    if missing:
+        raise CifarError("%s: not a CIFAR-10 batch (no %s)"
+                         % (name, " or ".join(repr(k) for k in missing)))
+    data = np.asarray(batch["data"])
+    labels = np.asarray(batch["labels"])
+    if data.ndim != 2 or data.shape[1] != 3072 or data.dtype != np.uint8:
+        raise CifarError("%s: not a CIFAR-10 batch (data is %s %s, expected "
+                         "N x 3072 uint8)" % (name, data.dtype, data.shape))
+    if labels.shape != (len(data),) or (len(labels) and (
+            labels.min() < 0 or labels.max() > 9)):
+        raise CifarError("%s: not a CIFAR-10 batch (%d labels for %d images, "
+                         "expected one label 0-9 each)"
+                         % (name, labels.size, len(data)))
+    return batch
+
+
+def load_CIFAR_batch(filename):
+    """One batch file -> X (N, 32, 32, 3) float32 in 0..255, Y (N,) int32.
+
+    Each row of 'data' holds 1024 red, then 1024 green, then 1024 blue
+    values; reshape to (N, 3, 32, 32) and move the channels last.
+    """
+    batch = _read_batch(filename)
+    X = batch["data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).astype("float32")
+    Y = np.asarray(batch["labels"], dtype="int32")
+    return X, Y
+
+
+def check_CIFAR10(ROOT):
+    """Check every batch file under ROOT; raise one CifarError naming each bad file."""
+    problems = []
+    for name in TRAIN_FILES + [TEST_FILE]:
+        try:
+            _read_batch(os.path.join(ROOT, name))
+        except CifarError as e:
+            problems.append(str(e))
+    if problems:
+        raise CifarError(_problem_report(ROOT, problems))
+
+
+def load_CIFAR10(ROOT):
+    """The whole data set: Xtr, Ytr (50,000 images), Xte, Yte (10,000)."""
+    xs, ys, problems = [], [], []
+    for name in TRAIN_FILES + [TEST_FILE]:
+        try:
+            X, Y = load_CIFAR_batch(os.path.join(ROOT, name))
+        except CifarError as e:
+            problems.append(str(e))
+            continue
+        xs.append(X)
+        ys.append(Y)
+    if problems:
+        raise CifarError(_problem_report(ROOT, problems))
+    Xtr, Ytr = np.concatenate(xs[:-1]), np.concatenate(ys[:-1])
+    return Xtr, Ytr, xs[-1], ys[-1]
+
+
+def _problem_report(root, problems):
+    return ("CIFAR-10 in %s is not usable:\n  %s\n"
+            "Fix: delete %s and run again to download the official copy, "
+            "or pass --data-dir (or set CIFAR10_DIR) to a complete "
+            "cifar-10-batches-py folder."
+            % (root, "\n  ".join(problems), root))
+
+
+# --- the article's preprocessing --------------------------------------------
+
+def to_grayscale(X):
+    """(N, 32, 32, 3) colour -> (N, 32, 32) gray, 0.299 R + 0.587 G + 0.114 B."""
+    return np.dot(X[..., :3], GRAY_WEIGHTS).astype("float32")
+
+
+def preprocess(X, shape="flat"):
+    """Article preprocessing: grayscale, then /255 - 0.5 (values in -0.5..0.5).
+
+    shape='flat' gives (N, 1024) rows for the MLP, shape='image' gives
+    (N, 1, 32, 32) single-channel images for the CNN.
+    """
+    gray = to_grayscale(X) / np.float32(255) - np.float32(0.5)
+    if shape == "flat":
+        return gray.reshape(len(gray), 32 * 32)
+    if shape == "image":
+        return gray.reshape(len(gray), 1, 32, 32)
+    raise ValueError("shape must be 'flat' or 'image', not %r" % (shape,))
+
+
+# --- finding (or fetching) the data set -------------------------------------
+
+def resolve_data_dir(data_dir=None, download=True):
+    """Where the batches are: data_dir, else $CIFAR10_DIR, else ./data/....
+
+    A folder that holds cifar-10-batches-py is accepted too. Only the
+    default folder is filled by downloading; a folder the user named must
+    already hold the data. Raises CifarError with the fix.
+    """
+    chosen = data_dir or os.environ.get("CIFAR10_DIR")
+    if not chosen:
+        if download and not os.path.isdir(DEFAULT_DIR):
+            download_CIFAR10(os.path.dirname(DEFAULT_DIR))
+        chosen = DEFAULT_DIR
+    nested = os.path.join(chosen, "cifar-10-batches-py")
+    if not os.path.exists(os.path.join(chosen, TRAIN_FILES[0])) and os.path.isdir(nested):
+        chosen = nested
+    if not os.path.isdir(chosen):
+        raise CifarError(
+            "CIFAR-10 folder %s does not exist.\nFix: pass --data-dir (or set "
+            "CIFAR10_DIR) to the cifar-10-batches-py folder of the python "
+            "version of CIFAR-10 (%s), or leave both unset to download it to %s."
+            % (chosen, URL, DEFAULT_DIR))
+    return chosen
+
+
+def _progress(done, total):
+    width = 30
+    filled = width * done // total if total else 0
+    sys.stderr.write("\r  [%s%s] %5.1f / %.1f MB" % (
+        "#" * filled, "." * (width - filled), done / 1e6, total / 1e6))
+    sys.stderr.flush()
+
+
+def md5sum(path, chunk=1 << 20):
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_CIFAR10(parent, url=URL, md5=MD5):
+    """Download the official archive into parent/, check its md5, unpack it.
+
+    The archive is written to a .part file first and unpacked only once its
+    md5 matches, so an interrupted or corrupted download never looks complete.
+    """
+    os.makedirs(parent, exist_ok=True)
+    archive = os.path.join(parent, os.path.basename(url))
+    if not (os.path.exists(archive) and md5sum(archive) == md5):
+        part = archive + ".part"
+        print("Downloading CIFAR-10 (163 MB, once) from %s" % url, file=sys.stderr)
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
+                total = int(response.headers.get("Content-Length") or 0)
+                done = 0
+                for block in iter(lambda: response.read(1 << 16), b""):
+                    out.write(block)
+                    done += len(block)
+                    _progress(done, total)
+            sys.stderr.write("\n")
+        except OSError as e:
+            raise CifarError("Could not download %s: %s\nFix: check the network, "
+                             "or download it by hand, unpack it and pass "
+                             "--data-dir to its cifar-10-batches-py folder." % (url, e))
+        got = md5sum(part)
+        if got != md5:
+            raise CifarError("Downloaded %s has md5 %s, expected %s (a damaged "
+                             "download; %s kept for inspection).\nFix: run again "
+                             "to download it afresh." % (url, got, md5, part))
+        os.replace(part, archive)
+    with tarfile.open(archive) as tar:
+        tar.extractall(parent, filter="data")
+    print("CIFAR-10 unpacked to %s" % os.path.join(parent, "cifar-10-batches-py"),
+          file=sys.stderr)
+
+
+def load_dataset(data_dir=None):
+    """resolve_data_dir + load_CIFAR10: what the training scripts call."""
+    return load_CIFAR10(resolve_data_dir(data_dir))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", help="cifar-10-batches-py folder "
+                        "(default: $CIFAR10_DIR, else %s, downloaded there)" % DEFAULT_DIR)
+    args = parser.parse_args(argv)
+    try:
+        root = resolve_data_dir(args.data_dir)
+        check_CIFAR10(root)
+    except CifarError as e:
+        sys.exit("error: %s" % e)
+    print("CIFAR-10 in %s is complete: 5 training batches and the test batch." % root)
+
+
+if __name__ == "__main__":
+    main()
