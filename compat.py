@@ -32,6 +32,7 @@ import os
 import subprocess
 import sys
 import types
+import warnings
 
 import numpy as np
 
@@ -281,6 +282,10 @@ def apply():
     add_pkg_resources_stub()
     add_downsample_module()
     add_cross_validation_module()
+    # Lasagne 0.1 still passes conv2d's old argument name, and Theano says so
+    # at every CNN build; the name still works, so keep the output readable.
+    warnings.filterwarnings("ignore", message="The `image_shape` keyword argument",
+                            category=UserWarning)
     if not getattr(apply, "done", False):
         choose_blas_flags()
         choose_device()

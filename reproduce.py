@@ -1,0 +1,400 @@
+"""Rebuild the article's results table on this machine, with pictures.
+
+Trains the article's nets on the full CIFAR-10 and writes to results/:
+
+    RESULTS.md            one row per run, the article's figures beside it
+    results.json          the same numbers, plus every epoch's history
+    <run>-<device>-curves.png      training / validation loss, validation accuracy
+    <run>-<device>-confusion.png   test-set confusion matrix (CNN runs)
+    <run>-<device>-best.pkl / -last.pkl  parameters (best validation loss / latest)
+
+Runs (--runs picks some): 'mlp' (the article's MLP, 50 epochs), 'cnn' (the
+article's CNN as printed: lr 0.015, 5 epochs) and 'cnn-long' (the settings of
+the article's own project code: lr 0.005, 50 epochs). Rows from other
+devices already in results.json are kept, so a GPU run and a CPU run build one
+table with the speed-up between them.
+
+    python reproduce.py                 # everything (about 20 minutes on 2 cores)
+    python reproduce.py --quick         # a few hundred images, 1 epoch each: a smoke test
+    python reproduce.py --resume        # continue from the saved -last.pkl parameters
+    python reproduce.py --render-only   # redraw RESULTS.md and plots from results.json
+
+Ctrl-C stops the current run cleanly: its parameters so far are saved, its
+test accuracy is still measured and reported, and --resume carries on later.
+"""
+import compat  # noqa: F401  (must come before theano, lasagne and nolearn)
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import socket
+import sys
+import time
+
+import lasagne
+import nolearn
+import numpy as np
+import theano
+
+import cifar_loader
+import common
+from ConvolutionNN import build_cnn
+from mlp import build_mlp
+
+#: The runs, with the article's figures for them (None: the article gives none).
+RUNS = {
+    "mlp": dict(build=build_mlp, shape="flat", epochs=50, learning_rate=0.01,
+                article_accuracy=0.41, article_gpu_s=0.5, article_cpu_s=1.3),
+    "cnn": dict(build=build_cnn, shape="image", epochs=5, learning_rate=0.015,
+                article_accuracy=0.61, article_gpu_s=12.8, article_cpu_s=177.0),
+    "cnn-long": dict(build=build_cnn, shape="image", epochs=50, learning_rate=0.005,
+                     article_accuracy=0.61, article_gpu_s=12.8, article_cpu_s=177.0),
+}
+QUICK_IMAGES = 500
+
+
+# --- where we run -------------------------------------------------------------
+
+def device_info():
+    """A short tag for file names ('gpu', 'cpu2' for 2 cores) and a description."""
+    if theano.config.device.startswith("cuda"):
+        from theano import gpuarray
+        if gpuarray.pygpu_activated:
+            name = gpuarray.type.get_context(None).devname
+            return "gpu", "GPU: %s" % name
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cores = os.cpu_count() or 1
+    return "cpu%d" % cores, "CPU: %s, %d cores" % (model, cores)
+
+
+def library_versions():
+    return "Python %s, Theano %s, Lasagne %s, nolearn %s, numpy %s" % (
+        platform.python_version(), theano.__version__, lasagne.__version__,
+        getattr(nolearn, "__version__", "0.6.1"), np.__version__)
+
+
+# --- saving and resuming ------------------------------------------------------
+
+class Checkpoint(object):
+    """nolearn on_epoch_finished handler: after every epoch, save the latest
+    parameters and history (so Ctrl-C or a crash loses at most one epoch), and
+    the parameters of the epoch with the lowest validation loss so far."""
+
+    def __init__(self, prefix):
+        self.last = prefix + "-last.pkl"
+        self.best = prefix + "-best.pkl"
+        self.history = prefix + "-history.json"
+
+    def __call__(self, net, history):
+        _atomic(net.save_params_to, self.last)
+        if history[-1]["valid_loss_best"]:
+            _atomic(net.save_params_to, self.best)
+        _atomic(lambda p: _write_json(p, _plain(history)), self.history)
+
+    def resume(self, net):
+        """Load the latest parameters and history into net; epochs done."""
+        if not (os.path.exists(self.last) and os.path.exists(self.history)):
+            return 0
+        verbose, net.verbose = net.verbose, 0  # quiet: nolearn prints each parameter
+        net.load_params_from(self.last)
+        net.verbose = verbose
+        with open(self.history) as f:
+            net.train_history_ = json.load(f)
+        print("resumed from %s after epoch %d" % (self.last, len(net.train_history_)))
+        return len(net.train_history_)
+
+
+def _atomic(write, path):
+    """Write to path + '.part', then rename: a file is never half written."""
+    write(path + ".part")
+    os.replace(path + ".part", path)
+
+
+def _write_json(path, data):
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
+
+
+def _plain(history):
+    """nolearn's history with numpy scalars turned into JSON numbers."""
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in history]
+
+
+# --- one run --------------------------------------------------------------------
+
+def estimate_epoch_seconds(spec, Xtr, Ytr, batches=3):
+    """Time a few training batches of a throwaway copy of the net."""
+    net = spec["build"](epochs=1, learning_rate=spec["learning_rate"], verbose=0)
+    net.initialize()
+    Xb, yb = Xtr[:128], Ytr[:128]
+    net.train_iter_(Xb, yb)  # the first call carries one-off costs
+    t0 = time.time()
+    for _ in range(batches):
+        net.train_iter_(Xb, yb)
+    per_batch = (time.time() - t0) / batches
+    # 80% of the images train, 20% validate (forward only, about a third of the cost)
+    return per_batch * len(Xtr) / 128.0 * (0.8 + 0.2 / 3)
+
+
+def train_run(name, spec, data, out_dir, tag, epochs, resume):
+    """Train one net, evaluate it on the test set; returns its results row."""
+    Xtr, Ytr, Xte, Yte = data[spec["shape"]]
+    common.seed_everything(1)
+    net = spec["build"](epochs=epochs, learning_rate=spec["learning_rate"])
+    checkpoint = Checkpoint(os.path.join(out_dir, "%s-%s" % (name, tag)))
+    net.on_epoch_finished.append(checkpoint)
+    net.initialize()
+    done = checkpoint.resume(net) if resume else 0
+    if done < epochs:
+        # nolearn's fit stops cleanly on Ctrl-C and returns the net as it is.
+        net.fit(Xtr, Ytr, epochs=epochs - done)
+    history = _plain(net.train_history_)
+    interrupted = len(history) < epochs
+    if history:
+        checkpoint(net, net.train_history_)  # the final state, also after Ctrl-C
+
+    predicted = net.predict(Xte)
+    row = dict(
+        run=name, device=tag, epochs=epochs, epochs_done=len(history),
+        learning_rate=spec["learning_rate"],
+        test_accuracy=float(np.mean(predicted == Yte)),
+        median_epoch_s=float(np.median([h["dur"] for h in history])) if history else None,
+        history=history, interrupted=interrupted,
+    )
+    if history:
+        best = int(np.argmax([h["valid_accuracy"] for h in history]))
+        row.update(best_valid_accuracy=history[best]["valid_accuracy"],
+                   best_valid_epoch=history[best]["epoch"])
+        if os.path.exists(checkpoint.best):
+            net.verbose = 0  # load quietly: nolearn prints a line per parameter
+            net.load_params_from(checkpoint.best)
+            row["best_params_test_accuracy"] = common.test_accuracy(net, Xte, Yte)
+    if spec["shape"] == "image":
+        from sklearn.metrics import confusion_matrix
+        row["confusion"] = confusion_matrix(Yte, predicted, labels=range(10)).tolist()
+    print("%s on %s: test accuracy %.4f%s" % (
+        name, tag, row["test_accuracy"],
+        " (interrupted after epoch %d of %d)" % (len(history), epochs) if interrupted else ""))
+    return row
+
+
+# --- the report -------------------------------------------------------------------
+
+def load_results(path):
+    if not os.path.exists(path):
+        return {"rows": []}
+    with open(path) as f:
+        return json.load(f)
+
+
+def _key(row):
+    return row["run"], row["device"], row["host"]
+
+
+def merge_row(results, row):
+    """Replace the row of the same run on the same device and host, or add it."""
+    results["rows"] = [r for r in results["rows"] if _key(r) != _key(row)]
+    results["rows"].append(row)
+    results["rows"].sort(key=lambda r: (list(RUNS).index(r["run"]) if r["run"] in RUNS else 99,
+                                        r["device"]))
+
+
+def _fmt(value, pattern):
+    return "-" if value is None else pattern % value
+
+
+def results_markdown(results):
+    lines = [
+        "# Results: the article's table, rebuilt",
+        "",
+        "Measured by `python reproduce.py` (see README.md); every row is one run, "
+        "reported as it came out. Article figures: MLP 41% / 0.5 s per epoch on GPU / "
+        "1.3 s on a 32-core CPU; CNN 61% / 12.8 s GPU / 177 s CPU.",
+        "",
+        "| run | device | epochs | learning rate | test accuracy | best valid accuracy (epoch) "
+        "| test acc. at best valid loss | median s/epoch | article accuracy | article s/epoch (GPU / CPU) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["rows"]:
+        spec = RUNS.get(r["run"], {})
+        epochs = "%d" % r["epochs"] if not r.get("interrupted") else \
+            "%d of %d (interrupted)" % (r["epochs_done"], r["epochs"])
+        lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["run"], r["device"], epochs, r["learning_rate"],
+            _fmt(r["test_accuracy"], "%.4f"),
+            "-" if r.get("best_valid_accuracy") is None else
+            "%.4f (%d)" % (r["best_valid_accuracy"], r["best_valid_epoch"]),
+            _fmt(r.get("best_params_test_accuracy"), "%.4f"),
+            _fmt(r["median_epoch_s"], "%.3f"),
+            _fmt(spec.get("article_accuracy"), "%.2f"),
+            "%s / %s" % (spec.get("article_gpu_s", "-"), spec.get("article_cpu_s", "-"))))
+    speedups = []
+    for r in results["rows"]:
+        cpu = [c for c in results["rows"] if c["run"] == r["run"] and c["device"] != "gpu"
+               and c["host"] == r["host"]]
+        if r["device"] == "gpu" and cpu and r["median_epoch_s"] and cpu[0]["median_epoch_s"]:
+            speedups.append("- %s: GPU %.3f s/epoch vs CPU %.3f s/epoch on the same machine: "
+                            "%.1fx (article: %.1fx)" % (
+                                r["run"], r["median_epoch_s"], cpu[0]["median_epoch_s"],
+                                cpu[0]["median_epoch_s"] / r["median_epoch_s"],
+                                RUNS[r["run"]]["article_cpu_s"] / RUNS[r["run"]]["article_gpu_s"]))
+    if speedups:
+        lines += ["", "## GPU speed-up", ""] + speedups
+    lines += ["", "## Where each row ran", ""]
+    for r in results["rows"]:
+        lines.append("- %s on %s: %s; %s; %s%s" % (
+            r["run"], r["device"], r["machine"], r["versions"], r["date"],
+            "; quick mode (%d images)" % QUICK_IMAGES if r.get("quick") else ""))
+    lines += ["", "## Pictures", ""]
+    for r in results["rows"]:
+        key = "%s-%s" % (r["run"], r["device"])
+        lines.append("![%s curves](%s-curves.png)" % (key, key))
+        if r.get("confusion"):
+            lines.append("![%s confusion matrix](%s-confusion.png)" % (key, key))
+    notes = results.get("notes")
+    if notes:
+        lines += ["", "## Notes", ""] + notes
+    return "\n".join(lines) + "\n"
+
+
+def plot_curves(row, path):
+    import matplotlib
+    matplotlib.use("Agg")  # headless: no display needed
+    import matplotlib.pyplot as plt
+
+    epochs = [h["epoch"] for h in row["history"]]
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    loss_ax.plot(epochs, [h["train_loss"] for h in row["history"]], "o-", label="training loss")
+    loss_ax.plot(epochs, [h["valid_loss"] for h in row["history"]], "o-", label="validation loss")
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("cross-entropy")
+    loss_ax.legend()
+    acc_ax.plot(epochs, [h["valid_accuracy"] for h in row["history"]], "o-", color="C2")
+    acc_ax.axhline(RUNS[row["run"]]["article_accuracy"], color="grey", linestyle="--",
+                   label="article's test accuracy")
+    acc_ax.set_xlabel("epoch")
+    acc_ax.set_ylabel("validation accuracy")
+    acc_ax.legend()
+    fig.suptitle("%s on %s (lr %s): test accuracy %.4f" % (
+        row["run"], row["device"], row["learning_rate"], row["test_accuracy"]))
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def plot_confusion(row, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.array(row["confusion"])
+    fig, ax = plt.subplots(figsize=(7, 6))
+    image = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(image, ax=ax)
+    ax.set_xticks(range(10))
+    ax.set_xticklabels(cifar_loader.CLASSES, rotation=45, ha="right")
+    ax.set_yticks(range(10))
+    ax.set_yticklabels(cifar_loader.CLASSES)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    for i in range(10):
+        for j in range(10):
+            ax.text(j, i, matrix[i, j], ha="center", va="center", fontsize=7,
+                    color="white" if matrix[i, j] > matrix.max() / 2 else "black")
+    ax.set_title("%s on %s: test confusion matrix" % (row["run"], row["device"]))
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+
+
+def render(out_dir, results):
+    """Write RESULTS.md and the plots (plots need matplotlib)."""
+    with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:
+        f.write(results_markdown(results))
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print("matplotlib is not installed: plots skipped (run "
+              "`python reproduce.py --render-only` where it is)")
+        return
+    for row in results["rows"]:
+        key = os.path.join(out_dir, "%s-%s" % (row["run"], row["device"]))
+        if row["history"]:
+            plot_curves(row, key + "-curves.png")
+        if row.get("confusion"):
+            plot_confusion(row, key + "-confusion.png")
+
+
+# --- main ----------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", help="cifar-10-batches-py folder (default: "
+                        "$CIFAR10_DIR, else %s)" % cifar_loader.DEFAULT_DIR)
+    parser.add_argument("--out", default="results", help="folder for the results")
+    parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS),
+                        help="which runs to train")
+    parser.add_argument("--quick", action="store_true",
+                        help="%d images and 1 epoch per run: checks the pipeline "
+                        "in a minute" % QUICK_IMAGES)
+    parser.add_argument("--epochs", type=int,
+                        help="override every run's epochs (default: the article's)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue each run from its saved -last.pkl parameters")
+    parser.add_argument("--render-only", action="store_true",
+                        help="only redraw RESULTS.md and the plots from results.json")
+    args = parser.parse_args(argv)
+
+    os.makedirs(args.out, exist_ok=True)
+    results_path = os.path.join(args.out, "results.json")
+    results = load_results(results_path)
+    if args.render_only:
+        render(args.out, results)
+        print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
+        return results
+
+    print(common.describe_device())
+    tag, machine = device_info()
+    limit = QUICK_IMAGES if args.quick else None
+    data = {shape: common.load_data(args.data_dir, shape, limit)
+            for shape in sorted({RUNS[name]["shape"] for name in args.runs})}
+
+    plan, total = [], 0.0
+    for name in args.runs:
+        spec = RUNS[name]
+        epochs = args.epochs or (1 if args.quick else spec["epochs"])
+        seconds = estimate_epoch_seconds(spec, *data[spec["shape"]][:2])
+        plan.append((name, spec, epochs))
+        total += epochs * seconds
+        print("%-9s %3d epochs x ~%.1f s = ~%.1f min" % (name, epochs, seconds, epochs * seconds / 60))
+    print("expected total: about %.0f min; Ctrl-C stops cleanly and keeps what was learned\n"
+          % max(1, round(total / 60)))
+
+    for name, spec, epochs in plan:
+        print("=== %s: %d epochs, learning rate %s, on %s" % (name, epochs, spec["learning_rate"], machine))
+        row = train_run(name, spec, data, args.out, tag, epochs, args.resume)
+        row.update(machine=machine, host=socket.gethostname(), versions=library_versions(), quick=args.quick,
+                   date=datetime.date.today().isoformat())
+        merge_row(results, row)
+        _atomic(lambda p: _write_json(p, results), results_path)
+        render(args.out, results)
+        if row["interrupted"]:
+            print("stopped by Ctrl-C: parameters so far are in %s; "
+                  "`python reproduce.py --resume` continues" % args.out)
+            break
+    print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
+    return results
+
+
+if __name__ == "__main__":
+    main()
