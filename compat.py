@@ -22,6 +22,8 @@ flags at run time.
 and, so that every script runs on a machine without a usable GPU:
 
   8. device=cuda without pygpu   -> choose_device()            (one line, CPU)
+
+Last, it imports Theano and registers the CPU speed-ups of speedups.py.
 """
 import collections
 import collections.abc
@@ -135,8 +137,8 @@ def choose_blas_flags():
     OpenBLAS that the system lacks is replaced by '' with a one-line notice.
     """
     wanted = _theano_setting("blas.ldflags")
-    if wanted is not None and "openblas" not in wanted:
-        return wanted  # the user chose something else: respect it
+    if wanted is not None and wanted.strip() != "-lopenblas":
+        return wanted  # the user chose something else (a path, MKL, ''): respect it
     if openblas_linkable():
         chosen = wanted if wanted is not None else "-lopenblas"
     else:
@@ -289,6 +291,9 @@ def apply():
     if not getattr(apply, "done", False):
         choose_blas_flags()
         choose_device()
+        # Flags are set: now Theano may import. Register the CPU speed-ups.
+        import speedups
+        speedups.register()
     apply.done = True
 
 

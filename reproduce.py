@@ -18,6 +18,7 @@ table with the speed-up between them.
     python reproduce.py --quick         # a few hundred images, 1 epoch each: a smoke test
     python reproduce.py --resume        # continue from the saved -last.pkl parameters
     python reproduce.py --render-only   # redraw RESULTS.md and plots from results.json
+    python reproduce.py --merge gpu/results.json   # add rows measured elsewhere
 
 Ctrl-C stops the current run cleanly: its parameters so far are saved, its
 test accuracy is still measured and reported, and --resume carries on later.
@@ -353,12 +354,19 @@ def main(argv=None):
                         help="continue each run from its saved -last.pkl parameters")
     parser.add_argument("--render-only", action="store_true",
                         help="only redraw RESULTS.md and the plots from results.json")
+    parser.add_argument("--merge", metavar="JSON", nargs="+",
+                        help="add the rows of other results.json files (say, from a "
+                        "GPU machine), then redraw; trains nothing")
     args = parser.parse_args(argv)
 
     os.makedirs(args.out, exist_ok=True)
     results_path = os.path.join(args.out, "results.json")
     results = load_results(results_path)
-    if args.render_only:
+    if args.render_only or args.merge:
+        for other in args.merge or []:
+            for row in load_results(other)["rows"]:
+                merge_row(results, row)
+        _atomic(lambda p: _write_json(p, results), results_path)
         render(args.out, results)
         print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
         return results

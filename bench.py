@@ -1,0 +1,182 @@
+"""Training speed on the CPU: this Theano stack against PyTorch, side by side.
+
+Both train the article's MLP and CNN on the same CIFAR-10 grayscale images,
+in minibatches of 128 with Nesterov momentum (lr 0.01 / 0.015, momentum 0.9),
+with the same number of threads. Theano runs the nolearn net's own compiled
+training function, fed by nolearn's BatchIterator, exactly as net.fit does.
+The two are timed in turns (several repetitions, medians), so both see the
+same machine load.
+
+    pip install -r requirements-bench.txt     # PyTorch, CPU build
+    python bench.py                            # prints samples/s and the ratio
+
+The last line reads `ratio theano/pytorch: mlp=X.XX cnn=Y.YY` (above 1: Theano
+is faster). Compare a speed-up of speedups.py against stock Theano with
+THEANO_FLAGS=optimizer_excluding=fast_max_pool_grad python bench.py
+"""
+import argparse
+import os
+import sys
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", help="cifar-10-batches-py folder "
+                        "(default: $CIFAR10_DIR, else data/cifar-10-batches-py)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count(),
+                        help="threads for both libraries")
+    parser.add_argument("--batches", type=int, default=40,
+                        help="minibatches of 128 per timed repetition")
+    parser.add_argument("--reps", type=int, default=5,
+                        help="timed repetitions per library and net (medians reported)")
+    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
+    return parser.parse_args(argv)
+
+
+args = parse_args() if __name__ == "__main__" else None
+if args:
+    # Thread counts must be fixed before numpy, OpenBLAS or torch load.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(args.threads)
+
+import compat  # noqa: E402,F401  (before theano, lasagne and nolearn)
+
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from nolearn.lasagne import BatchIterator  # noqa: E402
+
+import common  # noqa: E402
+from ConvolutionNN import build_cnn  # noqa: E402
+from mlp import build_mlp  # noqa: E402
+
+BATCH = 128
+SETTINGS = {"mlp": dict(shape="flat", learning_rate=0.01, build=build_mlp),
+            "cnn": dict(shape="image", learning_rate=0.015, build=build_cnn)}
+
+
+# --- the two implementations ---------------------------------------------------
+
+def theano_trainer(name):
+    """A function training one pass over (X, y), as nolearn's fit loop does."""
+    spec = SETTINGS[name]
+    net = spec["build"](epochs=1, learning_rate=spec["learning_rate"], verbose=0)
+    net.initialize()
+    batches = BatchIterator(batch_size=BATCH)
+
+    def train(X, y):
+        for Xb, yb in batches(X, y):
+            net.train_iter_(Xb, yb)
+    return train
+
+
+def torch_model(name):
+    """The same architecture in PyTorch (ReLU everywhere, softmax output)."""
+    import torch.nn as nn
+    if name == "mlp":
+        return nn.Sequential(nn.Linear(1024, 100), nn.ReLU(), nn.Linear(100, 10))
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 3 * 3, 200), nn.ReLU(), nn.Linear(200, 10))
+
+
+def torch_trainer(name):
+    import torch
+    model = torch_model(name)
+    optimizer = torch.optim.SGD(model.parameters(), lr=SETTINGS[name]["learning_rate"],
+                                momentum=0.9, nesterov=True)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def train(X, y):
+        for i in range(0, len(X), BATCH):
+            xb, yb = torch.from_numpy(X[i:i + BATCH]), torch.from_numpy(y[i:i + BATCH]).long()
+            optimizer.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            optimizer.step()
+    return train
+
+
+# --- the distance to the machine's limit -------------------------------------
+
+def cnn_flops_per_sample():
+    """Multiply-adds x 2 of one training step of the CNN, per image.
+
+    Forward: each conv output pixel costs k*k*c_in*c_out MACs, each dense
+    layer in*out. Backward: about twice the forward (input and weight
+    gradients), except that the first conv needs no input gradient.
+    """
+    convs = [(3, 1, 16, 30), (2, 16, 32, 14), (2, 32, 64, 6)]  # k, c_in, c_out, out size
+    dense = [(576, 200), (200, 10)]
+    conv_fwd = [2 * k * k * ci * co * s * s for k, ci, co, s in convs]
+    dense_fwd = [2 * i * o for i, o in dense]
+    return 3 * (sum(conv_fwd) + sum(dense_fwd)) - conv_fwd[0]
+
+
+def peak_gflops(threads):
+    """FP32 peak: cores x clock x FLOPs per cycle (2 FMA units of 8 or 16 floats)."""
+    mhz, flags = None, ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz") and mhz is None:
+                    mhz = float(line.split(":")[1])
+                elif line.startswith("flags") and not flags:
+                    flags = line
+    except OSError:
+        return None
+    if not mhz:
+        return None
+    per_cycle = 64 if " avx512f" in flags else 32 if " fma" in flags else 8
+    return threads * mhz / 1000.0 * per_cycle
+
+
+# --- main ----------------------------------------------------------------------
+
+def samples_per_second(train, X, y):
+    t0 = time.perf_counter()
+    train(X, y)
+    return len(X) / (time.perf_counter() - t0)
+
+
+def main(args):
+    import torch
+    torch.set_num_threads(args.threads)
+    common.seed_everything(1)
+    print(common.describe_device())
+    print("PyTorch %s, %d threads for both, batch %d, %d batches x %d repetitions"
+          % (torch.__version__, args.threads, BATCH, args.batches, args.reps))
+    n = args.batches * BATCH
+    ratios = {}
+    for name in args.nets:
+        X, y, _, _ = common.load_data(args.data_dir, SETTINGS[name]["shape"], limit=n)
+        trainers = {"theano": theano_trainer(name), "pytorch": torch_trainer(name)}
+        for train in trainers.values():  # warm-up: first calls allocate and tune
+            train(X[:4 * BATCH], y[:4 * BATCH])
+        rates = {lib: [] for lib in trainers}
+        for _ in range(args.reps):  # alternate, so both see the same conditions
+            for lib, train in trainers.items():
+                rates[lib].append(samples_per_second(train, X, y))
+        med = {lib: float(np.median(r)) for lib, r in rates.items()}
+        ratios[name] = med["theano"] / med["pytorch"]
+        print("%s: theano %.0f samples/s, pytorch %.0f samples/s (medians of %s / %s)" % (
+            name, med["theano"], med["pytorch"],
+            " ".join("%.0f" % r for r in rates["theano"]),
+            " ".join("%.0f" % r for r in rates["pytorch"])))
+        if name == "cnn":
+            flops = cnn_flops_per_sample()
+            peak = peak_gflops(args.threads)
+            print("cnn: %.1f MFLOP per training image; achieved theano %.1f GFLOP/s, "
+                  "pytorch %.1f GFLOP/s; FP32 peak of %d cores about %s GFLOP/s" % (
+                      flops / 1e6, med["theano"] * flops / 1e9, med["pytorch"] * flops / 1e9,
+                      args.threads, "%.0f" % peak if peak else "unknown"))
+    print("ratio theano/pytorch: " + " ".join(
+        "%s=%.2f" % (name, ratios[name]) for name in args.nets))
+    return ratios
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main(args) else 1)

@@ -1,0 +1,273 @@
+"""CPU speed-ups for the tutorial's nets, registered the Theano way.
+
+Nothing here changes what a user writes: the nets stay Lasagne layers inside
+nolearn. Each speed-up is a graph optimization that swaps a slow op of
+Theano 1.0.5 for a faster one computing the same numbers; compat.py
+registers them (after the GPU optimizations, so GPU graphs are untouched).
+Turn one off, to compare, with Theano's own flag:
+
+    THEANO_FLAGS=optimizer_excluding=fast_max_pool_grad python ConvolutionNN.py
+
+fast_max_pool_grad
+    Theano's MaxPoolGrad walks the batch with the *first* axis fastest, so
+    consecutive steps land C*H*W floats apart in memory; on the article's CNN
+    it is the largest single cost of a training step on the CPU. For the
+    common case (non-overlapping windows: stride == window size, no padding,
+    ignore_border=True, 4-d input) FastMaxPoolGrad walks each image's
+    pixels in memory order instead. Same result, ties included: every input
+    equal to its window's maximum receives that window's gradient.
+
+batched_conv
+    Theano's CorrMM (CPU) and GpuCorrMM (GPU) loop over the images of a
+    minibatch: per image, one im2col copy and one small matrix product. For
+    the article's small images and filters that is 128 tiny products per
+    layer and direction, which leaves the CPU's vector units and the GPU
+    mostly idle (on a GPU each is a separate kernel launch). The rewrite
+    expresses a stride-1 'valid' convolution and both its gradients with
+    ordinary tensor ops: the k*k shifted views of the whole batch, stacked,
+    and ONE matrix product per layer and direction. Theano then lifts those
+    ops to the GPU like any others. Same sums, in another order: results
+    agree to float32 rounding.
+"""
+import numpy as np
+from theano import gof, tensor
+from theano.compile import optdb
+from theano.gof import Apply, OpenMPOp
+from theano.tensor.nnet.abstract_conv import (
+    AbstractConv2d, AbstractConv2d_gradInputs, AbstractConv2d_gradWeights)
+from theano.tensor.signal.pool import MaxPoolGrad
+
+
+class FastMaxPoolGrad(OpenMPOp):
+    """Gradient of 2-d max pooling with non-overlapping windows.
+
+    Inputs: x (N, C, H, W), the pooled maximum z (N, C, H//wh, W//ww), its
+    gradient gz (same shape as z); window (wh, ww) is fixed in the op.
+    Output: gx like x. Windows are pooled with ignore_border=True, so rows
+    and columns past the last whole window get zero gradient.
+    """
+    __props__ = ("ws", "openmp")
+
+    def __init__(self, ws, openmp=None):
+        super(FastMaxPoolGrad, self).__init__(openmp=openmp)
+        self.ws = tuple(int(w) for w in ws)
+
+    def make_node(self, x, z, gz):
+        x, z, gz = [tensor.as_tensor_variable(v) for v in (x, z, gz)]
+        if not (x.ndim == z.ndim == gz.ndim == 4):
+            raise TypeError("FastMaxPoolGrad needs 4-d inputs")
+        if not (x.dtype == z.dtype == gz.dtype):
+            raise TypeError("FastMaxPoolGrad needs inputs of one dtype")
+        return Apply(self, [x, z, gz], [x.type()])
+
+    def infer_shape(self, node, shapes):
+        return [shapes[0]]
+
+    def perform(self, node, inputs, outputs):
+        x, z, gz = inputs
+        wh, ww = self.ws
+        n, c, zh, zw = z.shape
+        gx = np.zeros_like(x)
+        # (N, C, zh, wh, zw, ww) views: each window is an [..., i, :, j, :] block
+        xw = x[:, :, :zh * wh, :zw * ww].reshape(n, c, zh, wh, zw, ww)
+        hit = xw == z[:, :, :, None, :, None]
+        gx[:, :, :zh * wh, :zw * ww] = (hit * gz[:, :, :, None, :, None]).reshape(
+            n, c, zh * wh, zw * ww)
+        outputs[0][0] = gx
+
+    def c_code_cache_version(self):
+        return (2, self.openmp)
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        x, z, gz = inputs
+        gx, = outputs
+        wh, ww = self.ws
+        fail = sub["fail"]
+        omp = "#pragma omp parallel for schedule(static)" if self.openmp else ""
+        # one block, so that Theano's error gotos jump out of it, not past
+        # its initialisations
+        return """
+        {
+        int typenum = PyArray_TYPE(%(x)s);
+        npy_intp N = PyArray_DIMS(%(x)s)[0], C = PyArray_DIMS(%(x)s)[1];
+        npy_intp H = PyArray_DIMS(%(x)s)[2], W = PyArray_DIMS(%(x)s)[3];
+        npy_intp ZH = PyArray_DIMS(%(z)s)[2], ZW = PyArray_DIMS(%(z)s)[3];
+        if (PyArray_DIMS(%(z)s)[0] != N || PyArray_DIMS(%(z)s)[1] != C
+            || ZH != H / %(wh)d || ZW != W / %(ww)d
+            || !PyArray_SAMESHAPE(%(z)s, %(gz)s)) {
+            PyErr_SetString(PyExc_ValueError, "FastMaxPoolGrad: shapes do not match");
+            %(fail)s;
+        }
+        // work on C-contiguous copies (no copy when already contiguous)
+        PyArrayObject *xc = PyArray_GETCONTIGUOUS(%(x)s);
+        PyArrayObject *zc = PyArray_GETCONTIGUOUS(%(z)s);
+        PyArrayObject *gzc = PyArray_GETCONTIGUOUS(%(gz)s);
+        if (!%(gx)s || !PyArray_IS_C_CONTIGUOUS(%(gx)s)
+            || !PyArray_SAMESHAPE(%(gx)s, %(x)s)) {
+            Py_XDECREF(%(gx)s);
+            %(gx)s = (PyArrayObject*) PyArray_EMPTY(4, PyArray_DIMS(%(x)s), typenum, 0);
+        }
+        if (!xc || !zc || !gzc || !%(gx)s) {
+            Py_XDECREF(xc); Py_XDECREF(zc); Py_XDECREF(gzc);
+            PyErr_SetString(PyExc_MemoryError, "FastMaxPoolGrad: out of memory");
+            %(fail)s;
+        }
+        const dtype_%(x)s *xp = (dtype_%(x)s*) PyArray_DATA(xc);
+        const dtype_%(z)s *zp = (dtype_%(z)s*) PyArray_DATA(zc);
+        const dtype_%(gz)s *gzp = (dtype_%(gz)s*) PyArray_DATA(gzc);
+        dtype_%(gx)s *gxp = (dtype_%(gx)s*) PyArray_DATA(%(gx)s);
+        npy_intp planes = N * C;
+        %(omp)s
+        for (npy_intp p = 0; p < planes; p++) {
+            const dtype_%(x)s *xi = xp + p * H * W;
+            const dtype_%(z)s *zi = zp + p * ZH * ZW;
+            const dtype_%(gz)s *gi = gzp + p * ZH * ZW;
+            dtype_%(gx)s *go = gxp + p * H * W;
+            // row by row in memory order; no branches in the inner loop
+            for (npy_intp zr = 0; zr < ZH; zr++) {
+                for (npy_intp a = 0; a < %(wh)d; a++) {
+                    const dtype_%(x)s *xrow = xi + (zr * %(wh)d + a) * W;
+                    dtype_%(gx)s *grow = go + (zr * %(wh)d + a) * W;
+                    for (npy_intp zc = 0; zc < ZW; zc++) {
+                        const dtype_%(z)s m = zi[zr * ZW + zc];
+                        const dtype_%(gz)s g = gi[zr * ZW + zc];
+                        for (npy_intp b = 0; b < %(ww)d; b++) {
+                            npy_intp k = zc * %(ww)d + b;
+                            grow[k] = (xrow[k] == m) ? g : 0;
+                        }
+                    }
+                    for (npy_intp col = ZW * %(ww)d; col < W; col++)
+                        grow[col] = 0;  // right border: in no window
+                }
+            }
+            for (npy_intp k = ZH * %(wh)d * W; k < H * W; k++)
+                go[k] = 0;  // bottom border: in no window
+        }
+        Py_DECREF(xc); Py_DECREF(zc); Py_DECREF(gzc);
+        }
+        """ % locals()
+
+
+def _constant_tuple(var):
+    """The value of a constant int vector as a tuple, else None."""
+    if isinstance(var, tensor.TensorConstant):
+        return tuple(int(v) for v in np.ravel(var.data))
+    return None
+
+
+@gof.local_optimizer([MaxPoolGrad])
+def local_fast_max_pool_grad(node):
+    """MaxPoolGrad -> FastMaxPoolGrad where windows do not overlap."""
+    op = node.op
+    if not isinstance(op, MaxPoolGrad) or op.ndim != 2 or not op.ignore_border:
+        return None
+    x, z, gz, ws, stride, pad = node.inputs
+    if x.ndim != 4:
+        return None
+    ws, stride, pad = _constant_tuple(ws), _constant_tuple(stride), _constant_tuple(pad)
+    if ws is None or ws != stride or pad != (0, 0):
+        return None
+    return [FastMaxPoolGrad(ws)(x, z, gz)]
+
+
+# --- batched_conv ----------------------------------------------------------------
+
+def _plain_conv(op):
+    """(kh, kw) of a stride-1, 'valid', ungrouped 2-d convolution, else None."""
+    if (op.border_mode != "valid" or tuple(op.subsample) != (1, 1)
+            or tuple(op.filter_dilation) != (1, 1) or op.num_groups != 1
+            or op.unshared or op.kshp is None or None in tuple(op.kshp)[2:]):
+        return None
+    return tuple(int(k) for k in op.kshp[2:])
+
+
+def _columns(img, kh, kw, oh, ow):
+    """im2col of the whole batch: (N*oh*ow, C*kh*kw), column order (c, a, b)
+    as in a (F, C, kh, kw) filter reshaped to (F, C*kh*kw)."""
+    shifted = tensor.stack([img[:, :, a:a + oh, b:b + ow]
+                            for a in range(kh) for b in range(kw)])  # (kk, N, C, oh, ow)
+    n, c = img.shape[0], img.shape[1]
+    return shifted.dimshuffle(1, 3, 4, 2, 0).reshape((n * oh * ow, c * kh * kw))
+
+
+def _flip(kern, flip):
+    # filter_flip=True (Lasagne's default) is a true convolution: the filter
+    # is applied upside down and mirrored.
+    return kern[:, :, ::-1, ::-1] if flip else kern
+
+
+@gof.local_optimizer([AbstractConv2d])
+def local_batched_conv(node):
+    if not isinstance(node.op, AbstractConv2d) or _plain_conv(node.op) is None:
+        return None
+    kh, kw = _plain_conv(node.op)
+    img, kern = node.inputs
+    n, f = img.shape[0], kern.shape[0]
+    oh, ow = img.shape[2] - kh + 1, img.shape[3] - kw + 1
+    weights = _flip(kern, node.op.filter_flip).reshape((f, -1))
+    out = tensor.dot(_columns(img, kh, kw, oh, ow), weights.T)  # (N*oh*ow, F)
+    out = out.reshape((n, oh, ow, f)).dimshuffle(0, 3, 1, 2)
+    return [tensor.patternbroadcast(out, node.outputs[0].broadcastable)]
+
+
+@gof.local_optimizer([AbstractConv2d_gradWeights])
+def local_batched_conv_grad_weights(node):
+    if not isinstance(node.op, AbstractConv2d_gradWeights) or _plain_conv(node.op) is None:
+        return None
+    kh, kw = _plain_conv(node.op)
+    img, topgrad = node.inputs[:2]
+    n, c, f = img.shape[0], img.shape[1], topgrad.shape[1]
+    oh, ow = topgrad.shape[2], topgrad.shape[3]
+    grad = topgrad.dimshuffle(0, 2, 3, 1).reshape((n * oh * ow, f))
+    gw = tensor.dot(grad.T, _columns(img, kh, kw, oh, ow)).reshape((f, c, kh, kw))
+    gw = _flip(gw, node.op.filter_flip)
+    return [tensor.patternbroadcast(gw, node.outputs[0].broadcastable)]
+
+
+@gof.local_optimizer([AbstractConv2d_gradInputs])
+def local_batched_conv_grad_inputs(node):
+    if not isinstance(node.op, AbstractConv2d_gradInputs) or _plain_conv(node.op) is None:
+        return None
+    kh, kw = _plain_conv(node.op)
+    kern, topgrad, shape = node.inputs
+    n, f, oh, ow = [topgrad.shape[i] for i in range(4)]
+    c = kern.shape[1]
+    weights = _flip(kern, node.op.filter_flip).reshape((f, -1))
+    cols = tensor.dot(topgrad.dimshuffle(0, 2, 3, 1).reshape((n * oh * ow, f)), weights)
+    cols = cols.reshape((n, oh, ow, c, kh * kw))
+    # col2im: each filter offset adds its share back at its shifted place
+    gx = tensor.zeros((n, c, shape[0], shape[1]), dtype=topgrad.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            gx = tensor.inc_subtensor(gx[:, :, a:a + oh, b:b + ow],
+                                      cols[:, :, :, :, a * kw + b].dimshuffle(0, 3, 1, 2))
+    return [tensor.patternbroadcast(gx, node.outputs[0].broadcastable)]
+
+
+def gpu_active():
+    """True when Theano computes on a GPU (device=cuda and pygpu started)."""
+    import theano
+    if not theano.config.device.startswith("cuda"):
+        return False
+    from theano import gpuarray
+    return bool(gpuarray.pygpu_activated)
+
+
+def register(batched_conv=None):
+    """Add the speed-ups to Theano's optimizer (once). Each is selected by its
+    tag, so optimizer_excluding=<tag> turns it off. batched_conv: None means
+    on the GPU only (on the CPU, CorrMM's per-image loop measured faster)."""
+    if batched_conv is None:
+        batched_conv = gpu_active()
+    # after the GPU lifting (48.5): only CPU MaxPoolGrad nodes are left
+    places = [("specialize_device", "local_fast_max_pool_grad",
+               local_fast_max_pool_grad, "fast_max_pool_grad")]
+    if batched_conv:
+        # before the GPU lifting and the choice of conv implementation (48.6)
+        places += [("specialize", name, opt, "batched_conv") for name, opt in [
+            ("local_batched_conv", local_batched_conv),
+            ("local_batched_conv_grad_weights", local_batched_conv_grad_weights),
+            ("local_batched_conv_grad_inputs", local_batched_conv_grad_inputs)]]
+    for db, name, opt, tag in places:
+        if name not in optdb[db].__db__:
+            optdb[db].register(name, opt, "fast_run", tag)

@@ -1,0 +1,106 @@
+"""mlp.py and ConvolutionNN.py end to end, on the small fixture data set."""
+import os
+import re
+
+import numpy as np
+import pytest
+
+from conftest import assert_clean_failure, run_script
+
+ACCURACY = re.compile(r"^test accuracy: \d\.\d{4}$")
+SCRIPTS = ["mlp.py", "ConvolutionNN.py"]
+
+
+def train(script, data_dir, *args):
+    result = run_script(script, "--data-dir", data_dir, "--epochs", "1", *args)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def epoch_rows(stdout):
+    """nolearn's per-epoch rows (epoch, losses, ratio, accuracy), no duration."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", stdout)  # nolearn colours the losses
+    return re.findall(r"^ +(\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+) ",
+                      plain, re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def mlp_runs(shared_cifar_dir):
+    """run(seed) -> stdout of mlp.py --epochs 1 --seed seed, each seed run once."""
+    runs = {}
+
+    def run(seed):
+        if seed not in runs:
+            runs[seed] = train("mlp.py", shared_cifar_dir, "--seed", seed).stdout
+        return runs[seed]
+    return run
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_one_epoch_ends_with_the_test_accuracy(script, shared_cifar_dir, mlp_runs):
+    if script == "mlp.py":
+        stdout = mlp_runs("7")
+    else:
+        stdout = train(script, shared_cifar_dir, "--seed", "7").stdout
+    lines = stdout.splitlines()
+    assert lines[0].startswith("Theano 1.0.5 on cpu, floatX=float32")
+    assert len(epoch_rows(stdout)) == 1
+    assert ACCURACY.match(lines[-1]), lines[-1]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_help_lists_the_options(script):
+    result = run_script(script, "--help")
+    assert result.returncode == 0, result.stderr
+    for option in ["--data-dir", "--epochs", "--learning-rate", "--seed", "--save"]:
+        assert option in result.stdout, option
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_bad_data_dir_is_a_clear_error(script, cifar_dir):
+    result = run_script(script, "--data-dir", cifar_dir + "-missing", "--epochs", "1")
+    assert_clean_failure(result, "does not exist", "Fix:")
+
+
+def test_damaged_data_names_each_file(cifar_dir):
+    os.remove(os.path.join(cifar_dir, "data_batch_2"))
+    with open(os.path.join(cifar_dir, "test_batch"), "r+b") as f:
+        f.truncate(1000)
+    result = run_script("mlp.py", "--data-dir", cifar_dir, "--epochs", "1")
+    assert_clean_failure(result, "data_batch_2: missing", "test_batch: truncated", "Fix:")
+
+
+def test_same_seed_same_result_other_seed_other_result(shared_cifar_dir, mlp_runs):
+    first, other = mlp_runs("7"), mlp_runs("8")
+    again = train("mlp.py", shared_cifar_dir, "--seed", "7").stdout
+    assert first.splitlines()[-1] == again.splitlines()[-1]
+    assert epoch_rows(first) == epoch_rows(again)
+    assert epoch_rows(first) != epoch_rows(other)
+
+
+def test_saved_parameters_reload_into_a_fresh_net(compat_module, shared_cifar_dir,
+                                                  tmp_path, monkeypatch, capsys):
+    import common
+    import mlp
+
+    trained = {}
+    real_finish = common.finish
+
+    def spy(net, Xte, Yte, save=None):
+        trained.update(net=net, X=Xte)
+        return real_finish(net, Xte, Yte, save)
+
+    monkeypatch.setattr(common, "finish", spy)
+    params = tmp_path / "mlp.pkl"
+    mlp.main(["--data-dir", shared_cifar_dir, "--epochs", "1", "--save", str(params)])
+    assert "parameters saved to %s" % params in capsys.readouterr().out
+
+    X = trained["X"]
+    fresh = mlp.build_mlp(verbose=0)
+    fresh.initialize()
+    assert not np.allclose(fresh.predict_proba(X), trained["net"].predict_proba(X))
+    fresh.load_params_from(str(params))
+    np.testing.assert_allclose(fresh.predict_proba(X), trained["net"].predict_proba(X),
+                               rtol=1e-6)
+    np.testing.assert_array_equal(fresh.predict(X), trained["net"].predict(X))

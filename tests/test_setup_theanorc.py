@@ -1,0 +1,71 @@
+"""setup_theanorc.py installs the repository's .theanorc as ~/.theanorc,
+run against a temporary HOME."""
+import re
+
+import pytest
+
+import setup_theanorc
+from conftest import REPO, assert_clean_failure, run_script
+
+REPO_THEANORC = (REPO / ".theanorc").read_bytes()
+BACKUP = re.compile(r"^\.theanorc\.backup-\d{8}-\d{6}$")
+
+
+def install(home, *args):
+    """Run the script with HOME=home (its default --home)."""
+    return run_script("setup_theanorc.py", *args, env={"HOME": str(home)})
+
+
+def test_fresh_install_copies_the_file(tmp_path):
+    result = install(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".theanorc").read_bytes() == REPO_THEANORC
+    assert [p.name for p in tmp_path.iterdir()] == [".theanorc"]
+    assert result.stdout.strip() == "Installed %s." % (tmp_path / ".theanorc")
+
+
+def test_second_run_changes_nothing(tmp_path):
+    assert install(tmp_path).returncode == 0
+    before = (tmp_path / ".theanorc").stat()
+    result = install(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "nothing changed" in result.stdout
+    assert [p.name for p in tmp_path.iterdir()] == [".theanorc"]  # no backup
+    after = (tmp_path / ".theanorc").stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_different_file_is_kept_as_a_backup(tmp_path):
+    mine = "[global]\ndevice = cpu\nfloatX = float64\n"
+    (tmp_path / ".theanorc").write_text(mine)
+    result = install(tmp_path)
+    assert result.returncode == 0, result.stderr
+    backups = [p for p in tmp_path.iterdir() if p.name != ".theanorc"]
+    assert len(backups) == 1 and BACKUP.match(backups[0].name), backups
+    assert backups[0].read_text() == mine
+    assert (tmp_path / ".theanorc").read_bytes() == REPO_THEANORC
+    assert str(backups[0]) in result.stdout
+
+
+def test_backups_within_one_second_do_not_overwrite_each_other(tmp_path, monkeypatch):
+    monkeypatch.setattr(setup_theanorc.time, "strftime", lambda fmt: "20150101-120000")
+    source = tmp_path / "theanorc"
+    home = tmp_path / "home"
+    home.mkdir()
+    for n in (1, 2, 3):
+        (home / ".theanorc").write_text("version %d\n" % n)
+        source.write_text("new %d\n" % n)
+        setup_theanorc.install(str(source), str(home))
+    base = home / ".theanorc.backup-20150101-120000"
+    assert base.read_text() == "version 1\n"
+    assert (home / (base.name + "-2")).read_text() == "version 2\n"
+    assert (home / (base.name + "-3")).read_text() == "version 3\n"
+    assert (home / ".theanorc").read_text() == "new 3\n"
+
+
+@pytest.mark.parametrize("where", ["--source", "--home"])
+def test_missing_source_or_home_is_a_clear_error(tmp_path, where):
+    missing = tmp_path / "absent"
+    result = install(tmp_path, where, missing)
+    assert_clean_failure(result, "error: could not install .theanorc", str(missing))
+    assert not (tmp_path / ".theanorc").exists()

@@ -1,0 +1,108 @@
+"""speedups.py: each speed-up gives the numbers of Theano's stock implementation."""
+import numpy as np
+import pytest
+
+from conftest import run_python
+
+
+@pytest.fixture(scope="module")
+def theano_parts(compat_module):
+    import theano
+    import theano.tensor as T
+    from theano.tensor.signal.pool import pool_2d
+    return theano, T, pool_2d
+
+
+def pool_grad_functions(theano, T, pool_2d, **pool_args):
+    """d(sum(pool(x) * w))/dx, compiled with and without fast_max_pool_grad."""
+    x, w = T.tensor4("x"), T.tensor4("w")
+    grad = T.grad((pool_2d(x, ignore_border=True, **pool_args) * w).sum(), x)
+    mode = theano.compile.get_default_mode()
+    return (theano.function([x, w], grad, mode=mode),
+            theano.function([x, w], grad, mode=mode.excluding("fast_max_pool_grad")))
+
+
+def op_names(f):
+    return [type(node.op).__name__ for node in f.maker.fgraph.toposort()]
+
+
+@pytest.mark.parametrize("shape", [(128, 16, 30, 30), (3, 2, 7, 9), (2, 1, 5, 4)])
+def test_fast_max_pool_grad_equals_theano(theano_parts, shape):
+    theano, T, pool_2d = theano_parts
+    fast, stock = pool_grad_functions(theano, T, pool_2d, ws=(2, 2))
+    assert "FastMaxPoolGrad" in op_names(fast) and "MaxPoolGrad" not in op_names(fast)
+    assert "MaxPoolGrad" in op_names(stock)
+    rng = np.random.RandomState(0)
+    # after a ReLU many windows are all zeros: ties must get the gradient too
+    x = np.maximum(rng.randn(*shape), 0).astype(theano.config.floatX)
+    x[0, 0, :2, :2] = 1.5  # a window whose four values tie at the maximum
+    w = rng.randn(shape[0], shape[1], shape[2] // 2, shape[3] // 2).astype(theano.config.floatX)
+    got, want = fast(x, w), stock(x, w)
+    np.testing.assert_array_equal(got, want)
+    assert np.count_nonzero(got[0, 0, :2, :2]) == 4
+    if shape[2] % 2:  # the row past the last whole window gets no gradient
+        assert not got[:, :, -1, :].any()
+
+
+def test_fast_max_pool_grad_python_fallback_agrees(theano_parts):
+    theano, T, pool_2d = theano_parts
+    from speedups import FastMaxPoolGrad
+    fast, _ = pool_grad_functions(theano, T, pool_2d, ws=(3, 2))
+    rng = np.random.RandomState(1)
+    x = np.maximum(rng.randn(2, 3, 7, 9), 0).astype(theano.config.floatX)
+    w = rng.randn(2, 3, 2, 4).astype(theano.config.floatX)
+    z = theano.function([], pool_2d(x, ws=(3, 2), ignore_border=True))()
+    op = FastMaxPoolGrad((3, 2))
+    node = op.make_node(x, z, w)
+    out = [[None]]
+    op.perform(node, [x, z, w], out)
+    np.testing.assert_array_equal(out[0][0], fast(x, w))
+
+
+@pytest.mark.parametrize("pool_args", [dict(ws=(2, 2), stride=(1, 1)),
+                                       dict(ws=(2, 2), pad=(1, 1))])
+def test_overlapping_or_padded_pooling_keeps_theanos_op(theano_parts, pool_args):
+    theano, T, pool_2d = theano_parts
+    fast, _ = pool_grad_functions(theano, T, pool_2d, **pool_args)
+    assert "MaxPoolGrad" in op_names(fast) and "FastMaxPoolGrad" not in op_names(fast)
+
+
+BATCHED_CONV_CHECK = """
+import compat, numpy as np, theano, theano.tensor as T, lasagne, speedups
+from lasagne.layers import get_all_params, get_output
+from ConvolutionNN import build_cnn
+speedups.register(batched_conv=True)  # on the CPU too, to compare with CorrMM
+net = build_cnn(verbose=0)
+net.initialize_layers()
+x, y = net.layers_['input'].input_var, T.ivector()
+loss = lasagne.objectives.categorical_crossentropy(
+    get_output(net.layers_['output']), y).mean()
+outputs = [loss] + T.grad(loss, get_all_params(net.layers_['output'], trainable=True))
+mode = theano.compile.get_default_mode()
+batched = theano.function([x, y], outputs, mode=mode)
+stock = theano.function([x, y], outputs, mode=mode.excluding('batched_conv'))
+names = lambda f: {type(n.op).__name__ for n in f.maker.fgraph.toposort()}
+assert not any('Corr' in n for n in names(batched)), names(batched)
+assert {'CorrMM', 'CorrMM_gradWeights', 'CorrMM_gradInputs'} <= names(stock)
+rng = np.random.RandomState(0)
+X = (rng.rand(16, 1, 32, 32) - 0.5).astype('float32')
+Y = rng.randint(0, 10, 16).astype('int32')
+for got, want in zip(batched(X, Y), stock(X, Y)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * abs(want).max())
+print('batched conv agrees')
+"""
+
+
+def test_batched_conv_equals_corrmm_with_gradients():
+    # in a fresh interpreter: registering batched_conv changes every later graph
+    result = run_python("-c", BATCHED_CONV_CHECK)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("batched conv agrees")
+
+
+def test_batched_conv_is_off_on_the_cpu(compat_module):
+    import speedups
+    from theano.compile import optdb
+    assert not speedups.gpu_active()
+    assert "local_batched_conv" not in optdb["specialize"].__db__
+    assert "local_fast_max_pool_grad" in optdb["specialize_device"].__db__
