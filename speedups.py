@@ -1,33 +1,34 @@
-"""CPU speed-ups for the tutorial's nets, registered the Theano way.
+"""Speed-ups for the tutorial's nets, registered the Theano way.
 
 Nothing here changes what a user writes: the nets stay Lasagne layers inside
-nolearn. Each speed-up is a graph optimization that swaps a slow op of
-Theano 1.0.5 for a faster one computing the same numbers; compat.py
-registers them (after the GPU optimizations, so GPU graphs are untouched).
-Turn one off, to compare, with Theano's own flag:
+nolearn. Each speed-up is a graph optimization that swaps an op of Theano
+1.0.5 for a faster one computing the same numbers; compat.py registers them.
+Each has a tag, so Theano's own flag turns it off, to compare:
 
-    THEANO_FLAGS=optimizer_excluding=fast_max_pool_grad python ConvolutionNN.py
+    THEANO_FLAGS=optimizer_excluding=fast_max_pool:fast_max_pool_grad python bench.py
 
-fast_max_pool_grad
-    Theano's MaxPoolGrad walks the batch with the *first* axis fastest, so
-    consecutive steps land C*H*W floats apart in memory; on the article's CNN
-    it is the largest single cost of a training step on the CPU. For the
-    common case (non-overlapping windows: stride == window size, no padding,
-    ignore_border=True, 4-d input) FastMaxPoolGrad walks each image's
-    pixels in memory order instead. Same result, ties included: every input
-    equal to its window's maximum receives that window's gradient.
+fast_max_pool, fast_max_pool_grad (CPU)
+    Theano's Pool and MaxPoolGrad handle every pooling variant (overlap,
+    padding, n-d) with one generic loop; MaxPoolGrad also walks the batch
+    with the *first* axis fastest, so consecutive steps land C*H*W floats
+    apart in memory. On the article's CNN they were the largest cost of a
+    CPU training step. For the common case (non-overlapping windows: stride
+    == window size, no padding, ignore_border=True, 4-d input) FastMaxPool
+    and FastMaxPoolGrad walk each image in memory order, in loops the
+    compiler vectorizes. Same results, bit for bit, ties included: every
+    input equal to its window's maximum receives that window's gradient.
+    They run after the GPU optimizations, so GPU graphs keep their GpuPool.
 
-batched_conv
-    Theano's CorrMM (CPU) and GpuCorrMM (GPU) loop over the images of a
-    minibatch: per image, one im2col copy and one small matrix product. For
-    the article's small images and filters that is 128 tiny products per
-    layer and direction, which leaves the CPU's vector units and the GPU
-    mostly idle (on a GPU each is a separate kernel launch). The rewrite
-    expresses a stride-1 'valid' convolution and both its gradients with
-    ordinary tensor ops: the k*k shifted views of the whole batch, stacked,
-    and ONE matrix product per layer and direction. Theano then lifts those
-    ops to the GPU like any others. Same sums, in another order: results
-    agree to float32 rounding.
+batched_conv (GPU)
+    Theano's GpuCorrMM loops over the images of a minibatch: per image, one
+    im2col kernel and one small cuBLAS product. For the article's small
+    images that is 128 launches per layer and direction, and the GPU waits
+    on launch overhead. The rewrite expresses a stride-1 'valid' convolution
+    and both its gradients with ordinary tensor ops: the k*k shifted views
+    of the whole batch, stacked, and ONE matrix product per layer and
+    direction, which Theano moves to the GPU like any other ops. Same sums
+    in another order: results agree to float32 rounding. On the CPU,
+    CorrMM's per-image loop measured faster, so it is used on the GPU only.
 """
 import numpy as np
 from theano import gof, tensor
@@ -35,7 +36,94 @@ from theano.compile import optdb
 from theano.gof import Apply, OpenMPOp
 from theano.tensor.nnet.abstract_conv import (
     AbstractConv2d, AbstractConv2d_gradInputs, AbstractConv2d_gradWeights)
-from theano.tensor.signal.pool import MaxPoolGrad
+from theano.tensor.signal.pool import MaxPoolGrad, Pool
+
+
+class FastMaxPool(OpenMPOp):
+    """2-d max pooling with non-overlapping windows (ignore_border=True).
+
+    Input x (N, C, H, W); output (N, C, H//wh, W//ww). Same values as
+    Theano's Pool: each output is the largest value of its window.
+    """
+    __props__ = ("ws", "openmp")
+
+    def __init__(self, ws, openmp=None):
+        super(FastMaxPool, self).__init__(openmp=openmp)
+        self.ws = tuple(int(w) for w in ws)
+
+    def make_node(self, x):
+        x = tensor.as_tensor_variable(x)
+        if x.ndim != 4:
+            raise TypeError("FastMaxPool needs a 4-d input")
+        return Apply(self, [x], [x.type()])
+
+    def infer_shape(self, node, shapes):
+        n, c, h, w = shapes[0]
+        return [(n, c, h // self.ws[0], w // self.ws[1])]
+
+    def perform(self, node, inputs, outputs):
+        x, = inputs
+        wh, ww = self.ws
+        n, c, h, w = x.shape
+        zh, zw = h // wh, w // ww
+        windows = x[:, :, :zh * wh, :zw * ww].reshape(n, c, zh, wh, zw, ww)
+        outputs[0][0] = windows.max(axis=(3, 5))
+
+    def c_code_cache_version(self):
+        return (1, self.openmp)
+
+    def c_code(self, node, name, inputs, outputs, sub):
+        x, = inputs
+        z, = outputs
+        wh, ww = self.ws
+        fail = sub["fail"]
+        omp = "#pragma omp parallel for schedule(static)" if self.openmp else ""
+        # one block, so that Theano's error gotos jump out of it, not past
+        # its initialisations
+        return """
+        {
+        npy_intp N = PyArray_DIMS(%(x)s)[0], C = PyArray_DIMS(%(x)s)[1];
+        npy_intp H = PyArray_DIMS(%(x)s)[2], W = PyArray_DIMS(%(x)s)[3];
+        npy_intp dims[4] = {N, C, H / %(wh)d, W / %(ww)d};
+        npy_intp ZH = dims[2], ZW = dims[3];
+        PyArrayObject *xc = PyArray_GETCONTIGUOUS(%(x)s);
+        if (!%(z)s || !PyArray_IS_C_CONTIGUOUS(%(z)s)
+            || PyArray_DIMS(%(z)s)[0] != N || PyArray_DIMS(%(z)s)[1] != C
+            || PyArray_DIMS(%(z)s)[2] != ZH || PyArray_DIMS(%(z)s)[3] != ZW) {
+            Py_XDECREF(%(z)s);
+            %(z)s = (PyArrayObject*) PyArray_EMPTY(4, dims, PyArray_TYPE(%(x)s), 0);
+        }
+        if (!xc || !%(z)s) {
+            Py_XDECREF(xc);
+            PyErr_SetString(PyExc_MemoryError, "FastMaxPool: out of memory");
+            %(fail)s;
+        }
+        const dtype_%(x)s *xp = (dtype_%(x)s*) PyArray_DATA(xc);
+        dtype_%(z)s *zp = (dtype_%(z)s*) PyArray_DATA(%(z)s);
+        npy_intp planes = (ZH > 0 && ZW > 0) ? N * C : 0;
+        %(omp)s
+        for (npy_intp p = 0; p < planes; p++) {
+            const dtype_%(x)s *xi = xp + p * H * W;
+            dtype_%(z)s *zo = zp + p * ZH * ZW;
+            for (npy_intp zr = 0; zr < ZH; zr++) {
+                dtype_%(z)s *zrow = zo + zr * ZW;
+                // window rows in memory order; the first one starts each max
+                for (npy_intp a = 0; a < %(wh)d; a++) {
+                    const dtype_%(x)s *xrow = xi + (zr * %(wh)d + a) * W;
+                    for (npy_intp zc = 0; zc < ZW; zc++) {
+                        dtype_%(z)s m = (a == 0) ? xrow[zc * %(ww)d] : zrow[zc];
+                        for (npy_intp b = 0; b < %(ww)d; b++) {
+                            dtype_%(x)s v = xrow[zc * %(ww)d + b];
+                            m = (v > m) ? v : m;
+                        }
+                        zrow[zc] = m;
+                    }
+                }
+            }
+        }
+        Py_DECREF(xc);
+        }
+        """ % locals()
 
 
 class FastMaxPoolGrad(OpenMPOp):
@@ -76,7 +164,7 @@ class FastMaxPoolGrad(OpenMPOp):
         outputs[0][0] = gx
 
     def c_code_cache_version(self):
-        return (2, self.openmp)
+        return (3, self.openmp)
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, z, gz = inputs
@@ -117,27 +205,30 @@ class FastMaxPoolGrad(OpenMPOp):
         const dtype_%(gz)s *gzp = (dtype_%(gz)s*) PyArray_DATA(gzc);
         dtype_%(gx)s *gxp = (dtype_%(gx)s*) PyArray_DATA(%(gx)s);
         npy_intp planes = N * C;
+        npy_intp WW = ZW * %(ww)d;  // columns covered by whole windows
         %(omp)s
         for (npy_intp p = 0; p < planes; p++) {
             const dtype_%(x)s *xi = xp + p * H * W;
             const dtype_%(z)s *zi = zp + p * ZH * ZW;
             const dtype_%(gz)s *gi = gzp + p * ZH * ZW;
             dtype_%(gx)s *go = gxp + p * H * W;
-            // row by row in memory order; no branches in the inner loop
+            // each window's max and gradient, repeated across its columns,
+            // so that the loop over a row is a plain compare-and-select
+            // the compiler vectorizes
+            dtype_%(z)s zrep[WW > 0 ? WW : 1];
+            dtype_%(gz)s grep[WW > 0 ? WW : 1];
             for (npy_intp zr = 0; zr < ZH; zr++) {
+                for (npy_intp k = 0; k < WW; k++) {
+                    zrep[k] = zi[zr * ZW + k / %(ww)d];
+                    grep[k] = gi[zr * ZW + k / %(ww)d];
+                }
                 for (npy_intp a = 0; a < %(wh)d; a++) {
                     const dtype_%(x)s *xrow = xi + (zr * %(wh)d + a) * W;
                     dtype_%(gx)s *grow = go + (zr * %(wh)d + a) * W;
-                    for (npy_intp zc = 0; zc < ZW; zc++) {
-                        const dtype_%(z)s m = zi[zr * ZW + zc];
-                        const dtype_%(gz)s g = gi[zr * ZW + zc];
-                        for (npy_intp b = 0; b < %(ww)d; b++) {
-                            npy_intp k = zc * %(ww)d + b;
-                            grow[k] = (xrow[k] == m) ? g : 0;
-                        }
-                    }
-                    for (npy_intp col = ZW * %(ww)d; col < W; col++)
-                        grow[col] = 0;  // right border: in no window
+                    for (npy_intp k = 0; k < WW; k++)
+                        grow[k] = (xrow[k] == zrep[k]) ? grep[k] : 0;
+                    for (npy_intp k = WW; k < W; k++)
+                        grow[k] = 0;  // right border: in no window
                 }
             }
             for (npy_intp k = ZH * %(wh)d * W; k < H * W; k++)
@@ -168,6 +259,20 @@ def local_fast_max_pool_grad(node):
     if ws is None or ws != stride or pad != (0, 0):
         return None
     return [FastMaxPoolGrad(ws)(x, z, gz)]
+
+
+@gof.local_optimizer([Pool])
+def local_fast_max_pool(node):
+    """Pool -> FastMaxPool where windows do not overlap (max mode)."""
+    op = node.op
+    if (not isinstance(op, Pool) or op.mode != "max" or op.ndim != 2
+            or not op.ignore_border or node.inputs[0].ndim != 4):
+        return None
+    x, ws, stride, pad = node.inputs
+    ws, stride, pad = _constant_tuple(ws), _constant_tuple(stride), _constant_tuple(pad)
+    if ws is None or ws != stride or pad != (0, 0):
+        return None
+    return [FastMaxPool(ws)(x)]
 
 
 # --- batched_conv ----------------------------------------------------------------
@@ -261,10 +366,14 @@ def register(batched_conv=None):
         batched_conv = gpu_active()
     # after the GPU lifting (48.5): only CPU MaxPoolGrad nodes are left
     places = [("specialize_device", "local_fast_max_pool_grad",
-               local_fast_max_pool_grad, "fast_max_pool_grad")]
+               local_fast_max_pool_grad, "fast_max_pool_grad"),
+              ("specialize_device", "local_fast_max_pool",
+               local_fast_max_pool, "fast_max_pool")]
     if batched_conv:
-        # before the GPU lifting and the choice of conv implementation (48.6)
-        places += [("specialize", name, opt, "batched_conv") for name, opt in [
+        # early (stabilize, 1.5): before the BLAS optimizations (1.7) turn
+        # the new dot()s into Gemm/Dot22, which the GPU lifting (48.5) moves
+        # to the GPU; and before the choice of conv implementation (48.6)
+        places += [("stabilize", name, opt, "batched_conv") for name, opt in [
             ("local_batched_conv", local_batched_conv),
             ("local_batched_conv_grad_weights", local_batched_conv_grad_weights),
             ("local_batched_conv_grad_inputs", local_batched_conv_grad_inputs)]]

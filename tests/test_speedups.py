@@ -67,6 +67,54 @@ def test_overlapping_or_padded_pooling_keeps_theanos_op(theano_parts, pool_args)
     assert "MaxPoolGrad" in op_names(fast) and "FastMaxPoolGrad" not in op_names(fast)
 
 
+@pytest.mark.parametrize("shape, ws", [((128, 16, 30, 30), (2, 2)),
+                                       ((3, 2, 7, 9), (2, 2)), ((2, 3, 7, 9), (3, 2))])
+def test_fast_max_pool_equals_theano(theano_parts, shape, ws):
+    theano, T, pool_2d = theano_parts
+    x = T.tensor4("x")
+    pooled = pool_2d(x, ws=ws, ignore_border=True)
+    mode = theano.compile.get_default_mode()
+    fast = theano.function([x], pooled, mode=mode)
+    stock = theano.function([x], pooled, mode=mode.excluding("fast_max_pool"))
+    assert "FastMaxPool" in op_names(fast) and "Pool" not in op_names(fast)
+    assert "Pool" in op_names(stock)
+    data = np.random.RandomState(2).randn(*shape).astype(theano.config.floatX)
+    got = fast(data)
+    assert got.shape == (shape[0], shape[1], shape[2] // ws[0], shape[3] // ws[1])
+    np.testing.assert_array_equal(got, stock(data))
+    # and the Python implementation Theano falls back on
+    from speedups import FastMaxPool
+    op = FastMaxPool(ws)
+    out = [[None]]
+    op.perform(op.make_node(data), [data], out)
+    np.testing.assert_array_equal(out[0][0], got)
+
+
+def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
+    """Loss and every gradient of the article's CNN: identical, bit for bit."""
+    theano, T, _ = theano_parts
+    import lasagne
+    from lasagne.layers import get_all_params, get_output
+    from ConvolutionNN import build_cnn
+    net = build_cnn(verbose=0)
+    net.initialize_layers()
+    x, y = net.layers_["input"].input_var, T.ivector()
+    loss = lasagne.objectives.categorical_crossentropy(
+        get_output(net.layers_["output"]), y).mean()
+    outputs = [loss] + T.grad(loss, get_all_params(net.layers_["output"], trainable=True))
+    mode = theano.compile.get_default_mode()
+    fast = theano.function([x, y], outputs, mode=mode)
+    stock = theano.function([x, y], outputs,
+                            mode=mode.excluding("fast_max_pool", "fast_max_pool_grad"))
+    assert {"FastMaxPool", "FastMaxPoolGrad"} <= set(op_names(fast))
+    assert not {"FastMaxPool", "FastMaxPoolGrad"} & set(op_names(stock))
+    rng = np.random.RandomState(3)
+    X = (rng.rand(64, 1, 32, 32) - 0.5).astype("float32")
+    Y = rng.randint(0, 10, 64).astype("int32")
+    for got, want in zip(fast(X, Y), stock(X, Y)):
+        np.testing.assert_array_equal(got, want)
+
+
 BATCHED_CONV_CHECK = """
 import compat, numpy as np, theano, theano.tensor as T, lasagne, speedups
 from lasagne.layers import get_all_params, get_output
@@ -83,6 +131,7 @@ batched = theano.function([x, y], outputs, mode=mode)
 stock = theano.function([x, y], outputs, mode=mode.excluding('batched_conv'))
 names = lambda f: {type(n.op).__name__ for n in f.maker.fgraph.toposort()}
 assert not any('Corr' in n for n in names(batched)), names(batched)
+assert 'Dot' not in names(batched) and 'Dot22' in names(batched), names(batched)
 assert {'CorrMM', 'CorrMM_gradWeights', 'CorrMM_gradInputs'} <= names(stock)
 rng = np.random.RandomState(0)
 X = (rng.rand(16, 1, 32, 32) - 0.5).astype('float32')
@@ -104,5 +153,6 @@ def test_batched_conv_is_off_on_the_cpu(compat_module):
     import speedups
     from theano.compile import optdb
     assert not speedups.gpu_active()
-    assert "local_batched_conv" not in optdb["specialize"].__db__
+    assert "local_batched_conv" not in optdb["stabilize"].__db__
     assert "local_fast_max_pool_grad" in optdb["specialize_device"].__db__
+    assert "local_fast_max_pool" in optdb["specialize_device"].__db__
