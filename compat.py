@@ -130,8 +130,8 @@ def openblas_linkable():
 def choose_blas_flags():
     """Set blas.ldflags so Theano does not probe numpy's build config.
 
-    Theano 1.0.5 guesses the BLAS from numpy.distutils' build info, which
-    numpy 1.26 no longer provides, and crashes. Any explicit value avoids
+    Theano 1.0.5 guesses the BLAS through numpy.distutils, which no longer
+    imports beside a recent setuptools, and crashes. Any explicit value avoids
     that: '-lopenblas' when the system has OpenBLAS (fast), else '' (Theano's
     own NumPy-based fallback, slower but always works). A value asking for
     OpenBLAS that the system lacks is replaced by '' with a one-line notice.
