@@ -37,9 +37,10 @@ def parse_args(argv=None):
 
 args = parse_args() if __name__ == "__main__" else None
 if args:
-    # Thread counts must be fixed before numpy, OpenBLAS or torch load.
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(args.threads)
+    # Thread counts must be fixed before OpenMP, OpenBLAS or torch load.
+    # Theano's loops use OpenMP (openmp = True in .theanorc); compat.py
+    # then gives OpenBLAS one thread inside them.
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
 import compat  # noqa: E402,F401  (before theano, lasagne and nolearn)
 

@@ -23,6 +23,8 @@ and, so that every script runs on a machine without a usable GPU:
 
   8. device=cuda without pygpu   -> choose_device()            (one line, CPU)
 
+and, for speed, one OpenBLAS thread under Theano's OpenMP: choose_threads().
+
 Last, it imports Theano and registers the CPU speed-ups of speedups.py.
 """
 import collections
@@ -150,6 +152,22 @@ def choose_blas_flags():
     if chosen != wanted:
         _add_theano_flag("blas.ldflags", chosen)
     return chosen
+
+
+def choose_threads():
+    """One OpenBLAS thread when Theano's own loops run in parallel.
+
+    With openmp = True (.theanorc) Theano spreads its loops over the images
+    of a minibatch (convolution, pooling, element-wise ops) across the
+    cores. A multi-threaded OpenBLAS inside each of those loops would
+    compete with them for the same cores, on matrices too small to share, so
+    OpenBLAS gets one thread, unless OPENBLAS_NUM_THREADS is set already.
+    It must be set before Theano's compiled code loads OpenBLAS.
+    """
+    openmp = (_theano_setting("openmp") or "").strip().lower() in ("true", "1")
+    if openmp and "OPENBLAS_NUM_THREADS" not in os.environ:
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    return os.environ.get("OPENBLAS_NUM_THREADS")
 
 
 def _one_line_gpu_errors(record):
@@ -290,6 +308,7 @@ def apply():
                             category=UserWarning)
     if not getattr(apply, "done", False):
         choose_blas_flags()
+        choose_threads()
         choose_device()
         # Flags are set: now Theano may import. Register the CPU speed-ups.
         import speedups

@@ -7,13 +7,14 @@ stays in place.
 """
 import importlib.util
 import logging
+import subprocess
 import sys
 import types
 
 import numpy as np
 import pytest
 
-from conftest import run_python
+from conftest import REPO, SCRIPT_ENV, run_python
 
 
 def python(code, **kwargs):
@@ -128,6 +129,34 @@ def test_other_blas_choices_are_respected(compat_module, theanorc, monkeypatch):
     monkeypatch.setattr(compat_module, "openblas_linkable", lambda: False)
     assert compat_module.choose_blas_flags() == "-lmkl_rt"
     assert compat_module._theano_flags() == {}
+
+
+# --- threads: one OpenBLAS thread under Theano's OpenMP ----------------------
+
+def test_openmp_gives_openblas_one_thread(compat_module, theanorc, monkeypatch):
+    theanorc("[global]\nopenmp = True\n")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert compat_module.choose_threads() == "1"
+
+
+def test_threads_left_alone_without_openmp_or_when_chosen(compat_module, theanorc,
+                                                          monkeypatch):
+    theanorc("[global]\nopenmp = False\n")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert compat_module.choose_threads() is None
+    theanorc("[global]\nopenmp = True\n")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # the user's choice wins
+    assert compat_module.choose_threads() == "4"
+
+
+def test_scripts_run_with_the_repository_settings():
+    code = ("import compat, os, theano\n"
+            "print(theano.config.openmp, os.environ['OPENBLAS_NUM_THREADS'])")
+    env = dict(SCRIPT_ENV)
+    env.pop("OPENBLAS_NUM_THREADS", None)
+    result = subprocess.run([sys.executable, "-c", code], cwd=str(REPO), env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert_works(result, "True 1")
 
 
 # --- 4. collections aliases --------------------------------------------------------
