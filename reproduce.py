@@ -426,4 +426,8 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # outside training (loading, compiling, plotting)
+        sys.exit("interrupted; finished runs are in results.json, and "
+                 "`python reproduce.py --resume` continues the others")
