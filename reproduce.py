@@ -14,7 +14,7 @@ the article's own project code: lr 0.005, 50 epochs). Rows from other
 devices already in results.json are kept, so a GPU run and a CPU run build one
 table with the speed-up between them.
 
-    python reproduce.py                 # everything (about 20 minutes on 2 cores)
+    python reproduce.py                 # everything (about 10 minutes on 2 cores)
     python reproduce.py --quick         # a few hundred images, 1 epoch each: a smoke test
     python reproduce.py --resume        # continue from the saved -last.pkl parameters
     python reproduce.py --render-only   # redraw RESULTS.md and plots from results.json
