@@ -277,9 +277,11 @@ def local_fast_max_pool(node):
 
 # --- batched_conv ----------------------------------------------------------------
 
-def _plain_conv(op):
-    """(kh, kw) of a stride-1, 'valid', ungrouped 2-d convolution, else None."""
-    if (op.border_mode != "valid" or tuple(op.subsample) != (1, 1)
+def _plain_conv(node, op_class):
+    """(kh, kw) when node is an op_class node of a stride-1, 'valid',
+    ungrouped 2-d convolution with a known filter size, else None."""
+    op = node.op
+    if (not isinstance(op, op_class) or op.border_mode != "valid" or tuple(op.subsample) != (1, 1)
             or tuple(op.filter_dilation) != (1, 1) or op.num_groups != 1
             or op.unshared or op.kshp is None or None in tuple(op.kshp)[2:]):
         return None
@@ -303,9 +305,10 @@ def _flip(kern, flip):
 
 @gof.local_optimizer([AbstractConv2d])
 def local_batched_conv(node):
-    if not isinstance(node.op, AbstractConv2d) or _plain_conv(node.op) is None:
+    size = _plain_conv(node, AbstractConv2d)
+    if size is None:
         return None
-    kh, kw = _plain_conv(node.op)
+    kh, kw = size
     img, kern = node.inputs
     n, f = img.shape[0], kern.shape[0]
     oh, ow = img.shape[2] - kh + 1, img.shape[3] - kw + 1
@@ -317,9 +320,10 @@ def local_batched_conv(node):
 
 @gof.local_optimizer([AbstractConv2d_gradWeights])
 def local_batched_conv_grad_weights(node):
-    if not isinstance(node.op, AbstractConv2d_gradWeights) or _plain_conv(node.op) is None:
+    size = _plain_conv(node, AbstractConv2d_gradWeights)
+    if size is None:
         return None
-    kh, kw = _plain_conv(node.op)
+    kh, kw = size
     img, topgrad = node.inputs[:2]
     n, c, f = img.shape[0], img.shape[1], topgrad.shape[1]
     oh, ow = topgrad.shape[2], topgrad.shape[3]
@@ -331,9 +335,10 @@ def local_batched_conv_grad_weights(node):
 
 @gof.local_optimizer([AbstractConv2d_gradInputs])
 def local_batched_conv_grad_inputs(node):
-    if not isinstance(node.op, AbstractConv2d_gradInputs) or _plain_conv(node.op) is None:
+    size = _plain_conv(node, AbstractConv2d_gradInputs)
+    if size is None:
         return None
-    kh, kw = _plain_conv(node.op)
+    kh, kw = size
     kern, topgrad, shape = node.inputs
     n, f, oh, ow = [topgrad.shape[i] for i in range(4)]
     c = kern.shape[1]

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from conftest import run_python
+from conftest import cnn_training_step, run_python
 
 
 @pytest.fixture(scope="module")
@@ -93,18 +93,10 @@ def test_fast_max_pool_equals_theano(theano_parts, shape, ws):
 def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
     """Loss and every gradient of the article's CNN: identical, bit for bit."""
     theano, T, _ = theano_parts
-    import lasagne
-    from lasagne.layers import get_all_params, get_output
-    from ConvolutionNN import build_cnn
-    net = build_cnn(verbose=0)
-    net.initialize_layers()
-    x, y = net.layers_["input"].input_var, T.ivector()
-    loss = lasagne.objectives.categorical_crossentropy(
-        get_output(net.layers_["output"]), y).mean()
-    outputs = [loss] + T.grad(loss, get_all_params(net.layers_["output"], trainable=True))
+    inputs, outputs = cnn_training_step(T)
     mode = theano.compile.get_default_mode()
-    fast = theano.function([x, y], outputs, mode=mode)
-    stock = theano.function([x, y], outputs,
+    fast = theano.function(inputs, outputs, mode=mode)
+    stock = theano.function(inputs, outputs,
                             mode=mode.excluding("fast_max_pool", "fast_max_pool_grad"))
     assert {"FastMaxPool", "FastMaxPoolGrad"} <= set(op_names(fast))
     assert not {"FastMaxPool", "FastMaxPoolGrad"} & set(op_names(stock))
@@ -116,19 +108,14 @@ def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
 
 
 BATCHED_CONV_CHECK = """
-import compat, numpy as np, theano, theano.tensor as T, lasagne, speedups
-from lasagne.layers import get_all_params, get_output
-from ConvolutionNN import build_cnn
+import sys; sys.path.insert(0, 'tests')
+import compat, numpy as np, theano, theano.tensor as T, speedups
+from conftest import cnn_training_step
 speedups.register(batched_conv=True)  # on the CPU too, to compare with CorrMM
-net = build_cnn(verbose=0)
-net.initialize_layers()
-x, y = net.layers_['input'].input_var, T.ivector()
-loss = lasagne.objectives.categorical_crossentropy(
-    get_output(net.layers_['output']), y).mean()
-outputs = [loss] + T.grad(loss, get_all_params(net.layers_['output'], trainable=True))
+inputs, outputs = cnn_training_step(T)
 mode = theano.compile.get_default_mode()
-batched = theano.function([x, y], outputs, mode=mode)
-stock = theano.function([x, y], outputs, mode=mode.excluding('batched_conv'))
+batched = theano.function(inputs, outputs, mode=mode)
+stock = theano.function(inputs, outputs, mode=mode.excluding('batched_conv'))
 names = lambda f: {type(n.op).__name__ for n in f.maker.fgraph.toposort()}
 assert not any('Corr' in n for n in names(batched)), names(batched)
 assert 'Dot' not in names(batched) and 'Dot22' in names(batched), names(batched)
