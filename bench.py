@@ -2,8 +2,9 @@
 
 Both train the article's MLP and CNN on the same CIFAR-10 grayscale images,
 in minibatches of 128 with Nesterov momentum (lr 0.01 / 0.015, momentum 0.9),
-with the same number of threads. Theano runs the nolearn net's own compiled
-training function, fed by nolearn's BatchIterator, exactly as net.fit does.
+with the same number of threads. Theano runs the scripts' net's own compiled
+training function, fed by nolearn's BatchIterator, exactly as net.fit does
+(minibatches of positions into the images stored once: common.SharedDataNeuralNet).
 The two are timed in turns (several repetitions, medians), so both see the
 same machine load.
 
@@ -68,8 +69,9 @@ def theano_trainer(name):
     batches = BatchIterator(batch_size=BATCH)
 
     def train(X, y):
-        for Xb, yb in batches(X, y):
-            net.train_iter_(Xb, yb)
+        positions = net.store(X, y)  # the images go to Theano once, as in fit()
+        for pb, yb in batches(positions, y):
+            net.train_iter_(pb, yb)
     return train
 
 

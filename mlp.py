@@ -13,9 +13,11 @@ import compat  # noqa: F401  (must come before theano, lasagne and nolearn)
 from lasagne import layers
 from lasagne.nonlinearities import softmax
 from lasagne.updates import nesterov_momentum
-from nolearn.lasagne import NeuralNet
 
 import common
+# nolearn's NeuralNet, except that fit() copies the images to Theano (to the
+# GPU, on a GPU) once, instead of once per minibatch: see common.py
+from common import SharedDataNeuralNet as NeuralNet
 
 
 def build_mlp(epochs=50, learning_rate=0.01, verbose=1):

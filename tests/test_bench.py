@@ -1,5 +1,6 @@
-"""bench.py: its FLOP count describes the article's CNN as nolearn builds it."""
+"""bench.py and bench_gpu.py: what they count and print."""
 import importlib.util
+import re
 
 import pytest
 
@@ -51,3 +52,29 @@ def test_help():
     assert result.returncode == 0, result.stderr
     for option in ("--threads", "--batches", "--reps", "--nets", "--data-dir"):
         assert option in result.stdout, option
+
+
+def test_bench_gpu_times_both_ways_of_feeding_the_data(shared_cifar_dir):
+    result = run_script("bench_gpu.py", "--data-dir", shared_cifar_dir, "--epochs", "2",
+                        "--nets", "mlp")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Theano 1.0.5 on cpu")
+    rows = [re.fullmatch(r"mlp +(\w+) +(\S+) s/epoch +\(epochs: (\S+) (\S+)\)", line)
+            for line in lines[1:3]]
+    assert [row.group(1) for row in rows] == ["nolearn", "shared"]
+    for row in rows:  # the median of the two epochs printed after it
+        median, first, second = (float(row.group(i)) for i in (2, 3, 4))
+        assert median == pytest.approx((first + second) / 2, abs=1e-3)
+    assert re.fullmatch(r"s/epoch: mlp nolearn=\d+\.\d{3} shared=\d+\.\d{3}", lines[-1])
+
+
+def test_bench_gpu_builds_the_scripts_nets(compat_module):
+    import bench_gpu
+    import common
+    import mlp
+    from nolearn.lasagne import NeuralNet
+    stock, ours = bench_gpu.build("mlp", "nolearn"), bench_gpu.build("mlp", "shared")
+    assert type(stock) is NeuralNet and type(ours) is common.SharedDataNeuralNet
+    assert mlp.NeuralNet is common.SharedDataNeuralNet  # the script is left as it was
+    assert stock.hidden_num_units == ours.hidden_num_units == 100

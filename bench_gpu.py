@@ -1,0 +1,91 @@
+"""Seconds per epoch, nolearn's data feeding against the scripts': what keeping
+the images in Theano shared variables buys, on the device Theano runs on.
+
+Each net trains a few epochs with the article's settings, twice:
+
+  nolearn  nolearn's NeuralNet: every minibatch goes to Theano as a numpy
+           array, so on a GPU each step starts with a host-to-device copy
+  shared   common.SharedDataNeuralNet, what mlp.py and ConvolutionNN.py use:
+           the images are copied once per fit, each step passes positions
+
+Figures are nolearn's own 'dur' (a training and a validation pass, after
+compilation), median over the epochs. Theano's flags apply as usual, so a
+flag's effect is a second run with it, for example on the GPU:
+
+    THEANO_FLAGS=device=cuda python bench_gpu.py
+    THEANO_FLAGS=device=cuda,allow_gc=False python bench_gpu.py
+    THEANO_FLAGS=device=cpu python bench_gpu.py --nets mlp
+
+The last line reads `s/epoch: mlp nolearn=X shared=Y cnn nolearn=... shared=...`.
+"""
+import compat  # noqa: F401  (must come before theano, lasagne and nolearn)
+
+import argparse
+import sys
+
+import nolearn.lasagne
+import numpy as np
+
+import common
+import ConvolutionNN
+import mlp
+
+NETS = {"mlp": (mlp, mlp.build_mlp, "flat", 0.01),
+        "cnn": (ConvolutionNN, ConvolutionNN.build_cnn, "image", 0.015)}
+LOADERS = {"nolearn": nolearn.lasagne.NeuralNet, "shared": common.SharedDataNeuralNet}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--data-dir", help="cifar-10-batches-py folder "
+                        "(default: $CIFAR10_DIR, else data/cifar-10-batches-py)")
+    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS))
+    parser.add_argument("--loaders", nargs="+", default=["nolearn", "shared"],
+                        choices=sorted(LOADERS))
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per net and loader")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="use only the first N training images (a quick try-out)")
+    return parser.parse_args(argv)
+
+
+def build(name, loader):
+    """The script's own net, built with the given NeuralNet class."""
+    module, build_net, _, learning_rate = NETS[name]
+    scripts_class = module.NeuralNet
+    module.NeuralNet = LOADERS[loader]
+    try:
+        return build_net(learning_rate=learning_rate, verbose=0)
+    finally:
+        module.NeuralNet = scripts_class
+
+
+def seconds_per_epoch(name, loader, X, y, epochs):
+    common.seed_everything(1)
+    net = build(name, loader)
+    net.fit(X, y, epochs=epochs)
+    durations = [row["dur"] for row in net.train_history_]
+    return float(np.median(durations)), durations
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    print(common.describe_device())
+    medians = {}
+    for name in args.nets:
+        X, y, _, _ = common.load_data(args.data_dir, NETS[name][2], args.limit)
+        for loader in args.loaders:
+            median, durations = seconds_per_epoch(name, loader, X, y, args.epochs)
+            medians[name, loader] = median
+            print("%-4s %-8s %8.3f s/epoch  (epochs: %s)" % (
+                name, loader, median, " ".join("%.3f" % d for d in durations)))
+    print("s/epoch: " + " ".join(
+        "%s %s" % (name, " ".join("%s=%.3f" % (loader, medians[name, loader])
+                                  for loader in args.loaders))
+        for name in args.nets))
+    return medians
+
+
+if __name__ == "__main__":
+    sys.exit(0 if main() else 1)

@@ -1,0 +1,84 @@
+"""common.SharedDataNeuralNet: nolearn's training, with the data stored once.
+
+On the CPU it must train exactly as nolearn's NeuralNet does (the GPU run of
+gpu_reproduce.sh measures what it saves there).
+"""
+import numpy as np
+import pytest
+
+HISTORY_KEYS = ["epoch", "train_loss", "valid_loss", "valid_accuracy"]
+
+
+@pytest.fixture(scope="module")
+def data(compat_module, shared_cifar_dir):
+    import common
+    return {shape: common.load_data(shared_cifar_dir, shape)
+            for shape in ("flat", "image")}
+
+
+def twins(script, epochs, monkeypatch):
+    """The net as the script builds it, and the same net as nolearn's NeuralNet."""
+    import importlib
+    import common
+    import nolearn.lasagne
+    module = importlib.import_module(script)
+    build = module.build_mlp if script == "mlp" else module.build_cnn
+    ours = build(epochs=epochs, verbose=0)
+    with monkeypatch.context() as patch:
+        patch.setattr(module, "NeuralNet", nolearn.lasagne.NeuralNet)
+        stock = build(epochs=epochs, verbose=0)
+    assert type(ours) is common.SharedDataNeuralNet
+    assert type(stock) is nolearn.lasagne.NeuralNet
+    for net in (ours, stock):  # the same initial weights: Lasagne draws them here
+        common.seed_everything(3)
+        net.initialize()
+    return ours, stock
+
+
+@pytest.mark.parametrize("script, shape, epochs", [("mlp", "flat", 3),
+                                                   ("ConvolutionNN", "image", 1)])
+def test_trains_exactly_as_nolearn(data, script, shape, epochs, monkeypatch):
+    Xtr, Ytr, Xte, Yte = data[shape]
+    ours, stock = twins(script, epochs, monkeypatch)
+    ours.fit(Xtr, Ytr)
+    stock.fit(Xtr, Ytr)
+    assert len(ours.train_history_) == epochs
+    for mine, theirs in zip(ours.train_history_, stock.train_history_):
+        assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
+    for mine, theirs in zip(ours.get_all_params_values().values(),
+                            stock.get_all_params_values().values()):
+        for a, b in zip(mine, theirs):
+            np.testing.assert_array_equal(a, b)
+    # predict() takes new images, as nolearn's does
+    np.testing.assert_array_equal(ours.predict_proba(Xte), stock.predict_proba(Xte))
+
+
+def test_steps_take_positions_and_read_stored_labels(data, monkeypatch):
+    Xtr, Ytr, _, _ = data["flat"]
+    ours, stock = twins("mlp", 1, monkeypatch)
+    positions = ours.store(Xtr, Ytr)
+    np.testing.assert_array_equal(positions, np.arange(len(Xtr)))
+    batch = np.array([5, 0, 17, 3])
+    wrong = (Ytr[batch] + 1) % 10
+    loss, accuracy = ours.eval_iter_(positions[batch], wrong)
+    want_loss, want_accuracy = stock.eval_iter_(Xtr[batch], Ytr[batch])
+    assert loss == want_loss and accuracy == want_accuracy
+    assert stock.eval_iter_(Xtr[batch], wrong)[0] != want_loss
+
+
+def test_store_rejects_mismatched_data(data):
+    from mlp import build_mlp
+    Xtr, Ytr, _, _ = data["flat"]
+    net = build_mlp(verbose=0)
+    with pytest.raises(ValueError, match="one label each"):
+        net.store(Xtr, Ytr[:-1])
+    with pytest.raises(ValueError, match="expected 2-d images"):
+        net.store(Xtr.reshape(-1, 1, 32, 32), Ytr)
+
+
+def test_unsupported_nets_are_told_to_use_nolearns(compat_module):
+    from mlp import build_mlp
+    net = build_mlp(verbose=0)
+    net.custom_scores = [("top-1", lambda y, p: 0.0)]
+    with pytest.raises(ValueError, match="use nolearn's NeuralNet"):
+        net.initialize()
