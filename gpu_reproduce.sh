@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
 # The GPU half of the article, measured on a machine with an NVIDIA GPU and the
-# Debian pygpu stack prepared in .gpu/ (see README.md, "Using a GPU"):
+# Debian pygpu stack prepared in .gpu/ (see README.md, "Using a GPU"), with the
+# repository's .theanorc (the flags from .gpu/gpu/env.sh override its device
+# and BLAS lines):
 #   1. Theano's GPU test, on the GPU and on the CPU;
 #   2. both nets with the article's settings on the GPU, then on the same
 #      machine's CPU (reproduce.py), so the speed-up compares like with like;
-#   3. the CNN once more on the GPU with this project's speed-ups switched off.
+#   3. the levers (bench_gpu.py): nolearn's per-minibatch copies against the
+#      scripts' shared data on the GPU, with and without allow_gc; the MLP on
+#      the CPU with a multi-threaded OpenBLAS too (is the CPU row its best?);
+#   4. the CNN as stock Theano and nolearn run it (no speed-ups), on the GPU
+#      and on the CPU: the article's own comparison.
+# Most important first: a run cut short still brings back what it finished.
 # Writes results.json, RESULTS.md and logs to $OUT (default ./gpu-results);
 # bring them home with: python reproduce.py --merge gpu-results/results.json
-# REPRO_ARGS adds arguments to every reproduce.py call (--quick: a dry run).
+# REPRO_ARGS adds arguments to every reproduce.py call and BENCH_ARGS to every
+# bench_gpu.py call (a dry run: REPRO_ARGS=--quick BENCH_ARGS="--limit 500 --epochs 1").
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-results}
 mkdir -p "$OUT"
 exec > >(tee "$OUT/log.txt") 2>&1
-export PYTHONUNBUFFERED=1
+export PYTHONUNBUFFERED=1 THEANORC=$PWD/.theanorc
+section() { echo "=== $(date +%T) $*"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 
 # CIFAR-10 from the offline copy, decoded with the machine's own python3 (numpy,
@@ -21,17 +30,29 @@ ${BUILD_PY:-python3} .gpu/cifar10/build.py /tmp/cifar >/dev/null || exit 1
 export CIFAR10_DIR=/tmp/cifar/cifar-10-batches-py
 source .gpu/gpu/env.sh || exit 1
 
-echo "=== gpu_check.py on the GPU"; THEANO_FLAGS="$GPUFLAGS" "$PY" gpu_check.py | tee "$OUT/gpu_check-gpu.txt"
-echo "=== gpu_check.py on the CPU"; THEANO_FLAGS="$CPUFLAGS" "$PY" gpu_check.py | tee "$OUT/gpu_check-cpu.txt"
+section "gpu_check.py on the GPU"; THEANO_FLAGS="$GPUFLAGS" "$PY" gpu_check.py | tee "$OUT/gpu_check-gpu.txt"
+section "gpu_check.py on the CPU"; THEANO_FLAGS="$CPUFLAGS" "$PY" gpu_check.py | tee "$OUT/gpu_check-cpu.txt"
 
 RES=/tmp/gpu-results   # parameters and histories stay here; only the summary travels
-echo "=== both nets on the GPU"
+section "both nets on the GPU"
 THEANO_FLAGS="$GPUFLAGS" "$PY" reproduce.py --runs mlp cnn --out "$RES" ${REPRO_ARGS:-} || exit 1
 cp "$RES/results.json" "$RES/RESULTS.md" "$OUT/"
-echo "=== both nets on the CPU"
+section "both nets on the CPU"
 THEANO_FLAGS="$CPUFLAGS" "$PY" reproduce.py --runs mlp cnn --out "$RES" ${REPRO_ARGS:-} || exit 1
 cp "$RES/results.json" "$RES/RESULTS.md" "$OUT/"
-echo "=== CNN on the GPU, speed-ups off (stock Theano 1.0.5), 2 epochs"
+
+section "levers on the GPU: how the data is fed"
+THEANO_FLAGS="$GPUFLAGS" "$PY" bench_gpu.py ${BENCH_ARGS:-} | tee "$OUT/bench-gpu.txt"
+section "levers on the GPU: allow_gc=False"
+THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" bench_gpu.py ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-nogc.txt"
+section "the MLP on the CPU, OpenBLAS with one thread (the .theanorc) and with all"
+THEANO_FLAGS="$CPUFLAGS" "$PY" bench_gpu.py --nets mlp --loaders shared ${BENCH_ARGS:-} | tee "$OUT/bench-cpu.txt"
+OPENBLAS_NUM_THREADS=$(nproc) THEANO_FLAGS="$CPUFLAGS" "$PY" bench_gpu.py --nets mlp --loaders shared ${BENCH_ARGS:-} \
+  | tee "$OUT/bench-cpu-openblas-all.txt"
+
+section "the CNN as stock Theano and nolearn run it (no speed-ups), 2 epochs: GPU, then CPU"
 THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=batched_conv:fast_max_pool_grad" \
-  "$PY" reproduce.py --runs cnn --epochs 2 --out /tmp/gpu-stock ${REPRO_ARGS:-} | grep -E "^ +[0-9]+ |accuracy"
-echo "=== done"
+  "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-stock-cnn.txt"
+THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad" \
+  "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-cpu-stock-cnn.txt"
+section "done"
