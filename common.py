@@ -106,8 +106,9 @@ class SharedDataNeuralNet(NeuralNet):
                              "use nolearn's NeuralNet for other nets")
         x = inputs[0].input_var
         y = output_type("y_batch")
-        self.images_ = theano.shared(np.zeros((0,) * x.ndim, x.dtype), name="images")
-        self.labels_ = theano.shared(np.zeros((0,) * y.ndim, y.dtype), name="labels")
+        # one-element placeholders until store() fills them
+        self.images_ = theano.shared(np.zeros((1,) * x.ndim, x.dtype), name="images")
+        self.labels_ = theano.shared(np.zeros((1,) * y.ndim, y.dtype), name="labels")
         positions = tensor.lvector("positions")
         # nolearn passes each minibatch's labels too: they are already stored
         labels_passed = output_type("labels_passed")
