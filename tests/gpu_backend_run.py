@@ -1,0 +1,40 @@
+"""Run by tests/test_gpu_backend.py with the Python of the pygpu environment:
+the MLP of mlp.py trained on Theano's GPU back end, fed by nolearn's
+NeuralNet and by the scripts' SharedDataNeuralNet; prints one JSON report.
+
+    python tests/gpu_backend_run.py CIFAR_DIR
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.getcwd())
+import compat  # noqa: E402,F401  (before theano, lasagne and nolearn)
+
+import theano  # noqa: E402
+from theano import gpuarray  # noqa: E402
+
+import bench_gpu  # noqa: E402
+import common  # noqa: E402
+
+
+def main(data_dir):
+    X, y, Xte, _ = common.load_data(data_dir, "flat")
+    report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated)}
+    for loader in ("nolearn", "shared"):
+        common.seed_everything(1)
+        net = bench_gpu.build("mlp", loader)
+        net.fit(X, y, epochs=2)
+        step = net.train_iter_.maker
+        report[loader] = dict(
+            history=[[float(row[k]) for k in ("train_loss", "valid_loss", "valid_accuracy")]
+                     for row in net.train_history_],
+            step_input=str(step.inputs[0].variable.type),
+            step_ops=[type(node.op).__name__ for node in step.fgraph.toposort()],
+            predictions=net.predict(Xte).tolist(),
+            stored=[type(getattr(net, name, None)).__name__ for name in ("images_", "labels_")])
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

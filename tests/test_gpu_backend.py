@@ -1,0 +1,99 @@
+"""The scripts on Theano's GPU back end (pygpu), without a GPU.
+
+Theano's GPU back end (gpuarray) also drives OpenCL devices, and pocl is an
+OpenCL implementation on the CPU. With the pygpu environment the GPU machine
+uses (../shared/gpu, named by THEANO_GPU_ENV, as .ci/run does) and pocl, these
+tests run the GPU code path: device arrays, transfers, GPU ops. They check
+what no CPU test can: that SharedDataNeuralNet really keeps the images on the
+device and gathers each minibatch there, and trains exactly as nolearn's
+per-minibatch copies do. Speed on pocl means nothing; gpu_reproduce.sh
+measures that on a real GPU.
+
+pocl cannot build Theano's fused softmax/cross-entropy kernels, so those few
+ops stay on the host here (optimizer_excluding below); everything else is
+moved to the device as on a GPU.
+
+Skipped without THEANO_GPU_ENV or without an OpenCL platform
+(apt-get install pocl-opencl-icd ocl-icd-libopencl1 libclblast1).
+"""
+import glob
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import REPO, SCRIPT_ENV
+
+GPU_ENV = os.environ.get("THEANO_GPU_ENV")
+HAS_OPENCL = bool(glob.glob("/etc/OpenCL/vendors/*.icd")) and subprocess.run(
+    "ldconfig -p | grep -q libOpenCL.so.1", shell=True).returncode == 0
+
+pytestmark = [
+    pytest.mark.skipif(not GPU_ENV, reason="THEANO_GPU_ENV (the folder of ../shared/gpu) "
+                       "is not set"),
+    pytest.mark.skipif(not HAS_OPENCL, reason="no OpenCL platform (apt-get install "
+                       "pocl-opencl-icd ocl-icd-libopencl1 libclblast1)"),
+]
+
+HOST_ONLY = ":".join(["local_gpua_crossentropysoftmaxargmax1hotwithbias",
+                      "local_gpua_crossentropysoftmax1hotwithbiasdx",
+                      "local_gpua_softmax", "local_gpua_softmaxwithbias"])
+
+# env.sh sets PY and GPUFLAGS (device=cuda, float32, its OpenBLAS, its cache)
+# and defines real_lib; libgpuarray opens libOpenCL.so and libclblast.so by
+# those names, which only -dev packages provide: link them.
+IN_GPU_ENV = r'''
+source "$THEANO_GPU_ENV/env.sh" >/dev/null 2>&1 || { echo "env.sh failed" >&2; exit 90; }
+mkdir -p "$LINKS"
+for pair in libOpenCL.so:libOpenCL.so.1 libclblast.so:libclblast.so.1; do
+  f=$(real_lib "${pair#*:}")
+  [ -n "$f" ] && ln -sfn "$f" "$LINKS/${pair%%:*}"
+done
+export LD_LIBRARY_PATH="$LINKS:$LD_LIBRARY_PATH"
+export THEANO_FLAGS="${GPUFLAGS/device=cuda/device=opencl0:0},optimizer_excluding=$HOST_ONLY"
+exec "$PY" "$@"
+'''
+
+
+def run_in_gpu_env(tmp_path, *args):
+    env = dict(SCRIPT_ENV, THEANO_GPU_ENV=GPU_ENV, LINKS=str(tmp_path / "links"),
+               HOST_ONLY=HOST_ONLY)
+    result = subprocess.run(["bash", "-c", IN_GPU_ENV, "bash"] + [str(a) for a in args],
+                            cwd=str(REPO), env=env, capture_output=True, text=True,
+                            timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def report(shared_cifar_dir, tmp_path_factory):
+    result = run_in_gpu_env(tmp_path_factory.mktemp("opencl"),
+                            "tests/gpu_backend_run.py", shared_cifar_dir)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_gpu_check_runs_on_the_device(tmp_path):
+    result = run_in_gpu_env(tmp_path, "gpu_check.py")
+    assert "GpuElemwise{exp" in result.stdout
+    assert result.stdout.strip().endswith("Used the gpu"), result.stdout
+
+
+def test_shared_data_stays_on_the_device(report):
+    assert report["device"] == "opencl0:0" and report["gpu"]
+    ours, stock = report["shared"], report["nolearn"]
+    assert ours["stored"] == ["GpuArraySharedVariable", "GpuArraySharedVariable"]
+    # each step takes positions and gathers images and labels on the device,
+    # where nolearn's step takes the images themselves
+    assert ours["step_input"] == "TensorType(int64, vector)"
+    assert stock["step_input"] == "TensorType(float32, matrix)"
+    assert ours["step_ops"].count("GpuAdvancedSubtensor1") == 2
+    assert "GpuAdvancedSubtensor1" not in stock["step_ops"]
+    assert "GpuDot22" in ours["step_ops"]
+
+
+def test_trains_as_nolearn_does_on_the_gpu_back_end(report):
+    ours, stock = report["shared"], report["nolearn"]
+    assert len(ours["history"]) == 2
+    assert ours["history"] == stock["history"]
+    assert ours["predictions"] == stock["predictions"]
