@@ -55,4 +55,8 @@ THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=batched_conv:fast_max_pool_grad" \
   "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-stock-cnn.txt"
 THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad" \
   "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-cpu-stock-cnn.txt"
+section "summary"
+for f in "$OUT"/gpu_check-*.txt "$OUT/RESULTS.md" "$OUT"/bench-*.txt; do
+  grep "^Used the\|same machine:\|^s/epoch:" "$f" | sed "s|^|$(basename "$f"): |"
+done
 section "done"
