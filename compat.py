@@ -273,9 +273,15 @@ def add_cross_validation_module():
 
 # --- 7. pkg_resources -------------------------------------------------------
 
+class DistributionNotFound(Exception):
+    """pkg_resources' exception for a package that is not installed."""
+
+
 def add_pkg_resources_stub():
     """Lasagne reads its version with pkg_resources, which setuptools >= 81
-    no longer ships; importlib.metadata gives the same answer."""
+    no longer ships; importlib.metadata gives the same answer. Theano's GPU
+    back end names pkg_resources.DistributionNotFound in the except clauses
+    around its optional scikit-cuda imports."""
     try:
         import pkg_resources  # noqa: F401
         return
@@ -286,6 +292,7 @@ def add_pkg_resources_stub():
     module = types.ModuleType("pkg_resources", "Minimal stand-in (compat.py).")
     module.get_distribution = lambda name: types.SimpleNamespace(
         project_name=name, version=metadata.version(name))
+    module.DistributionNotFound = DistributionNotFound
     sys.modules["pkg_resources"] = module
 
 

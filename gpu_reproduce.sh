@@ -10,7 +10,8 @@
 #      scripts' shared data on the GPU, with and without allow_gc; the MLP on
 #      the CPU with a multi-threaded OpenBLAS too (is the CPU row its best?);
 #   4. the CNN as stock Theano and nolearn run it (no speed-ups), on the GPU
-#      and on the CPU: the article's own comparison.
+#      and on the CPU: the article's own comparison;
+#   5. Theano's profile of both nets' GPU steps (profile-gpu.txt).
 # Most important first: a run cut short still brings back what it finished.
 # Writes results.json, RESULTS.md and logs to $OUT (default ./gpu-results);
 # bring them home with: python reproduce.py --merge gpu-results/results.json
@@ -55,6 +56,9 @@ THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=batched_conv:fast_max_pool_grad" \
   "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-stock-cnn.txt"
 THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad" \
   "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-cpu-stock-cnn.txt"
+section "where a GPU step's time goes: Theano's profiler, 2 epochs of each net"
+THEANO_FLAGS="$GPUFLAGS,profile=True" "$PY" bench_gpu.py --loaders shared --epochs 2 ${BENCH_ARGS:-} \
+  > "$OUT/profile-gpu.txt" 2>&1 && grep -A 12 "^Class$" "$OUT/profile-gpu.txt" | head -60
 section "summary"
 for f in "$OUT"/gpu_check-*.txt "$OUT/RESULTS.md" "$OUT"/bench-*.txt; do
   grep "^Used the\|same machine:\|^s/epoch:" "$f" | sed "s|^|$(basename "$f"): |"

@@ -260,6 +260,16 @@ def test_lasagne_needs_pkg_resources():
                  "0.1")
 
 
+def test_theanos_gpu_back_end_imports_without_pkg_resources():
+    # theano.gpuarray names pkg_resources.DistributionNotFound in the except
+    # clauses around its optional scikit-cuda imports, which fail here
+    undo = "import compat\nsys.modules['pkg_resources'] = None\n"
+    assert_fails_with(python(BLOCK + undo + "import theano.gpuarray"),
+                      "import of pkg_resources halted")
+    assert_works(python(BLOCK + "import compat, theano.gpuarray\nprint('imported')"),
+                 "imported")
+
+
 # --- 8. device ---------------------------------------------------------------------
 
 no_pygpu = pytest.mark.skipif(importlib.util.find_spec("pygpu") is not None,
