@@ -82,7 +82,7 @@ class SharedDataNeuralNet(NeuralNet):
     GPU each training step starts with a copy from host to device (0.5 MB
     for 128 images), on top of the step's own work. Here the images travel
     once: Theano keeps them in shared variables, in GPU memory when it runs
-    there. It matters most where steps are short, as the MLP's are on a GPU.
+    there. The copy weighs most where steps are short, like the MLP's on a GPU.
 
     fit(X, y) stores X and y in two shared variables (on the GPU when Theano
     runs there) and hands nolearn's own training loop the positions
@@ -93,7 +93,7 @@ class SharedDataNeuralNet(NeuralNet):
     streams new images in minibatches, as NeuralNet does.
 
     Same batches, same order, same arithmetic: on the CPU the training
-    history equals NeuralNet's, bit for bit (tests/test_scripts.py). For
+    history equals NeuralNet's, bit for bit (tests/test_shared_data.py). For
     single-input classifiers like the tutorial's, without custom scores.
     """
 
