@@ -20,7 +20,6 @@ The last line reads `s/epoch: mlp nolearn=X shared=Y cnn nolearn=... shared=...`
 """
 import compat  # noqa: F401  (must come before theano, lasagne and nolearn)
 
-import argparse
 import sys
 
 import nolearn.lasagne
@@ -36,17 +35,11 @@ LOADERS = {"nolearn": nolearn.lasagne.NeuralNet, "shared": common.SharedDataNeur
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data-dir", help="cifar-10-batches-py folder "
-                        "(default: $CIFAR10_DIR, else data/cifar-10-batches-py)")
+    parser = common.data_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS))
     parser.add_argument("--loaders", nargs="+", default=["nolearn", "shared"],
                         choices=sorted(LOADERS))
     parser.add_argument("--epochs", type=int, default=5, help="epochs per net and loader")
-    parser.add_argument("--limit", type=int, metavar="N",
-                        help="use only the first N training images (a quick try-out)")
     return parser.parse_args(argv)
 
 

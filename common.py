@@ -17,16 +17,27 @@ from nolearn.lasagne import NeuralNet
 from theano import tensor
 
 import cifar_loader
+import speedups
 
 
-def make_parser(description, epochs, learning_rate):
-    """The knobs both training scripts share, with the article's defaults."""
+def data_parser(description):
+    """A parser with the data options of every script that trains: where
+    CIFAR-10 is, and how much of it to use (both go to load_data)."""
     parser = argparse.ArgumentParser(
         description=description,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--data-dir", default=None,
                         help="cifar-10-batches-py folder (default: $CIFAR10_DIR, "
                         "else %s, downloaded there once)" % cifar_loader.DEFAULT_DIR)
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="use only the first N training and N test images "
+                        "(a quick try-out; default: all)")
+    return parser
+
+
+def make_parser(description, epochs, learning_rate):
+    """The knobs both training scripts share, with the article's defaults."""
+    parser = data_parser(description)
     parser.add_argument("--epochs", type=int, default=epochs,
                         help="training epochs (the article's value)")
     parser.add_argument("--learning-rate", type=float, default=learning_rate,
@@ -36,9 +47,6 @@ def make_parser(description, epochs, learning_rate):
     parser.add_argument("--save", metavar="PATH",
                         help="write the trained parameters here (nolearn's "
                         "save_params_to; reload with net.load_params_from(PATH))")
-    parser.add_argument("--limit", type=int, metavar="N",
-                        help="use only the first N training and N test images "
-                        "(a quick try-out; default: all)")
     return parser
 
 
@@ -52,10 +60,8 @@ def seed_everything(seed):
 def describe_device():
     """One line: where Theano runs, in which precision, with which BLAS."""
     device = theano.config.device
-    if device.startswith("cuda"):
-        from theano import gpuarray
-        if not gpuarray.pygpu_activated:
-            device = "cpu (GPU %s did not start)" % device
+    if device.startswith("cuda") and not speedups.gpu_active():
+        device = "cpu (GPU %s did not start)" % device
     blas = theano.config.blas.ldflags or "Theano's built-in BLAS"
     return "Theano %s on %s, floatX=%s, BLAS: %s" % (
         theano.__version__, device, theano.config.floatX, blas)
@@ -74,6 +80,7 @@ def load_data(data_dir, shape, limit=None):
         Xtr, Ytr, Xte, Yte = Xtr[:limit], Ytr[:limit], Xte[:limit], Yte[:limit]
     return (cifar_loader.preprocess(Xtr, shape), Ytr,
             cifar_loader.preprocess(Xte, shape), Yte)
+
 
 class SharedDataNeuralNet(NeuralNet):
     """nolearn's NeuralNet, with the data copied to Theano once per fit().

@@ -41,6 +41,7 @@ import theano
 
 import cifar_loader
 import common
+import speedups
 from ConvolutionNN import build_cnn
 from mlp import build_mlp
 
@@ -91,10 +92,9 @@ def device_info():
     of the device, and one of the host (to pair a GPU row with its CPU row)."""
     cpu = cpu_description()
     host = "%s (%s)" % (socket.gethostname(), cpu)
-    if theano.config.device.startswith("cuda"):
+    if speedups.gpu_active():
         from theano import gpuarray
-        if gpuarray.pygpu_activated:
-            return "gpu", "GPU: %s" % gpuarray.type.get_context(None).devname, host
+        return "gpu", "GPU: %s" % gpuarray.type.get_context(None).devname, host
     return "cpu%d" % (os.cpu_count() or 1), cpu, host
 
 
