@@ -252,22 +252,17 @@ def test_nolearn_split_uses_the_stand_ins(compat_module):
 BLOCK = "import sys\nsys.modules['pkg_resources'] = None\n"
 
 
-def test_lasagne_needs_pkg_resources():
-    undo = "import compat\nsys.modules['pkg_resources'] = None\n"
-    assert_fails_with(python(BLOCK + undo + "import lasagne"),
-                      "import of pkg_resources halted")
-    assert_works(python(BLOCK + "import compat, lasagne\nprint(lasagne.__version__)"),
-                 "0.1")
-
-
-def test_theanos_gpu_back_end_imports_without_pkg_resources():
+@pytest.mark.parametrize("module, shows, output", [
+    ("lasagne", "lasagne.__version__", "0.1"),
     # theano.gpuarray names pkg_resources.DistributionNotFound in the except
     # clauses around its optional scikit-cuda imports, which fail here
+    ("theano.gpuarray", "'imported'", "imported"),
+])
+def test_imports_without_pkg_resources(module, shows, output):
     undo = "import compat\nsys.modules['pkg_resources'] = None\n"
-    assert_fails_with(python(BLOCK + undo + "import theano.gpuarray"),
+    assert_fails_with(python(BLOCK + undo + "import %s" % module),
                       "import of pkg_resources halted")
-    assert_works(python(BLOCK + "import compat, theano.gpuarray\nprint('imported')"),
-                 "imported")
+    assert_works(python(BLOCK + "import compat, %s\nprint(%s)" % (module, shows)), output)
 
 
 # --- 8. device ---------------------------------------------------------------------

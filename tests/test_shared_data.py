@@ -16,17 +16,13 @@ def data(compat_module, shared_cifar_dir):
             for shape in ("flat", "image")}
 
 
-def twins(script, epochs, monkeypatch):
-    """The net as the script builds it, and the same net as nolearn's NeuralNet."""
-    import importlib
+def twins(name):
+    """The net as the script builds it, and the same net as nolearn's NeuralNet
+    (bench_gpu.build makes both)."""
+    import bench_gpu
     import common
     import nolearn.lasagne
-    module = importlib.import_module(script)
-    build = module.build_mlp if script == "mlp" else module.build_cnn
-    ours = build(epochs=epochs, verbose=0)
-    with monkeypatch.context() as patch:
-        patch.setattr(module, "NeuralNet", nolearn.lasagne.NeuralNet)
-        stock = build(epochs=epochs, verbose=0)
+    ours, stock = bench_gpu.build(name, "shared"), bench_gpu.build(name, "nolearn")
     assert type(ours) is common.SharedDataNeuralNet
     assert type(stock) is nolearn.lasagne.NeuralNet
     for net in (ours, stock):  # the same initial weights: Lasagne draws them here
@@ -35,13 +31,12 @@ def twins(script, epochs, monkeypatch):
     return ours, stock
 
 
-@pytest.mark.parametrize("script, shape, epochs", [("mlp", "flat", 3),
-                                                   ("ConvolutionNN", "image", 1)])
-def test_trains_exactly_as_nolearn(data, script, shape, epochs, monkeypatch):
+@pytest.mark.parametrize("name, shape, epochs", [("mlp", "flat", 3), ("cnn", "image", 1)])
+def test_trains_exactly_as_nolearn(data, name, shape, epochs):
     Xtr, Ytr, Xte, Yte = data[shape]
-    ours, stock = twins(script, epochs, monkeypatch)
-    ours.fit(Xtr, Ytr)
-    stock.fit(Xtr, Ytr)
+    ours, stock = twins(name)
+    ours.fit(Xtr, Ytr, epochs=epochs)
+    stock.fit(Xtr, Ytr, epochs=epochs)
     assert len(ours.train_history_) == epochs
     for mine, theirs in zip(ours.train_history_, stock.train_history_):
         assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
@@ -53,9 +48,9 @@ def test_trains_exactly_as_nolearn(data, script, shape, epochs, monkeypatch):
     np.testing.assert_array_equal(ours.predict_proba(Xte), stock.predict_proba(Xte))
 
 
-def test_steps_take_positions_and_read_stored_labels(data, monkeypatch):
+def test_steps_take_positions_and_read_stored_labels(data):
     Xtr, Ytr, _, _ = data["flat"]
-    ours, stock = twins("mlp", 1, monkeypatch)
+    ours, stock = twins("mlp")
     positions = ours.store(Xtr, Ytr)
     np.testing.assert_array_equal(positions, np.arange(len(Xtr)))
     batch = np.array([5, 0, 17, 3])
