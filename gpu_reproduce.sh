@@ -57,7 +57,8 @@ THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=batched_conv:fast_max_pool_grad" \
 THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad" \
   "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-cpu-stock-cnn.txt"
 section "where a GPU step's time goes: Theano's profiler, 2 epochs of each net"
-THEANO_FLAGS="$GPUFLAGS,profile=True" "$PY" bench_gpu.py --loaders shared --epochs 2 ${BENCH_ARGS:-} \
+# Theano's profiler refuses to time asynchronous GPU calls: make each call wait
+CUDA_LAUNCH_BLOCKING=1 THEANO_FLAGS="$GPUFLAGS,profile=True" "$PY" bench_gpu.py --loaders shared --epochs 2 ${BENCH_ARGS:-} \
   > "$OUT/profile-gpu.txt" 2>&1 && grep -A 12 "^Class$" "$OUT/profile-gpu.txt" | head -60
 section "summary"
 for f in "$OUT"/gpu_check-*.txt "$OUT/RESULTS.md" "$OUT"/bench-*.txt; do
