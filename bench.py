@@ -4,7 +4,7 @@ Both train the article's MLP and CNN on the same CIFAR-10 grayscale images,
 in minibatches of 128 with Nesterov momentum (lr 0.01 / 0.015, momentum 0.9),
 with the same number of threads. Theano runs the scripts' net's own compiled
 training function, fed by nolearn's BatchIterator, exactly as net.fit does
-(minibatches of positions into the images stored once: common.SharedDataNeuralNet).
+(minibatches read as slices of the images stored once: common.SharedDataNeuralNet).
 The two are timed in turns (several repetitions, medians), so both see the
 same machine load.
 
@@ -69,8 +69,9 @@ def theano_trainer(name):
     batches = BatchIterator(batch_size=BATCH)
 
     def train(X, y):
-        positions = net.store(X, y)  # the images go to Theano once, as in fit()
-        for pb, yb in batches(positions, y):
+        net.store(X, y)  # the images go to Theano once, as in fit()
+        # every stored image once, in runs of 128 consecutive rows, as fit()'s batches
+        for pb, yb in batches(np.arange(len(X)), y):
             net.train_iter_(pb, yb)
     return train
 

@@ -1,12 +1,15 @@
 """Seconds per epoch, nolearn's data feeding against the scripts': what keeping
 the images in Theano shared variables buys, on the device Theano runs on.
 
-Each net trains a few epochs with the article's settings, twice:
+Each net trains a few epochs with the article's settings, once per loader:
 
   nolearn  nolearn's NeuralNet: every minibatch goes to Theano as a numpy
            array, so on a GPU each step starts with a host-to-device copy
+  gather   the images are copied to Theano once per fit; each step sends
+           its minibatch's positions and gathers those images there
   shared   common.SharedDataNeuralNet, what mlp.py and ConvolutionNN.py use:
-           the images are copied once per fit, each step passes positions
+           stored once, in the order nolearn visits them, so each step
+           reads its minibatch as a slice (start, stop) of the store
 
 Figures are nolearn's own 'dur' (a training and a validation pass, after
 compilation), median over the epochs. Theano's flags apply as usual, so a
@@ -16,7 +19,7 @@ flag's effect is a second run with it, for example on the GPU:
     THEANO_FLAGS=device=cuda,allow_gc=False python bench_gpu.py
     THEANO_FLAGS=device=cpu python bench_gpu.py --nets mlp
 
-The last line reads `s/epoch: mlp nolearn=X shared=Y cnn nolearn=... shared=...`.
+The last line reads `s/epoch: mlp nolearn=X gather=Y shared=Z cnn nolearn=...`.
 """
 import compat  # noqa: F401  (must come before theano, lasagne and nolearn)
 
@@ -31,13 +34,21 @@ import mlp
 
 NETS = {"mlp": (mlp, mlp.build_mlp, "flat", 0.01),
         "cnn": (ConvolutionNN, ConvolutionNN.build_cnn, "image", 0.015)}
-LOADERS = {"nolearn": nolearn.lasagne.NeuralNet, "shared": common.SharedDataNeuralNet}
+
+
+class GatheringNeuralNet(common.SharedDataNeuralNet):
+    """SharedDataNeuralNet that gathers every minibatch by its positions."""
+    slice_batches = False
+
+
+LOADERS = {"nolearn": nolearn.lasagne.NeuralNet, "gather": GatheringNeuralNet,
+           "shared": common.SharedDataNeuralNet}
 
 
 def parse_args(argv=None):
     parser = common.data_parser(__doc__.split("\n\n")[0])
     parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS))
-    parser.add_argument("--loaders", nargs="+", default=["nolearn", "shared"],
+    parser.add_argument("--loaders", nargs="+", default=["nolearn", "gather", "shared"],
                         choices=sorted(LOADERS))
     parser.add_argument("--epochs", type=int, default=5, help="epochs per net and loader")
     return parser.parse_args(argv)

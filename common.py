@@ -7,6 +7,7 @@ load the data, define the NeuralNet, fit it, report the test accuracy.
 import compat  # noqa: F401  (before theano, lasagne and nolearn)
 
 import argparse
+import copy
 import sys
 
 import lasagne
@@ -91,18 +92,25 @@ class SharedDataNeuralNet(NeuralNet):
     once: Theano keeps them in shared variables, in GPU memory when it runs
     there. The copy weighs most where steps are short, like the MLP's on a GPU.
 
-    fit(X, y) stores X and y in two shared variables (on the GPU when Theano
-    runs there) and hands nolearn's own training loop the positions
-    0..len(X)-1 in place of the images. nolearn splits, batches and weighs
-    those positions exactly as it would the images; the compiled training
-    and validation functions take a minibatch of positions and gather its
-    images and labels from the shared variables. predict() is unchanged: it
-    streams new images in minibatches, as NeuralNet does.
+    fit(X, y) stores X and y in two shared variables, in the order nolearn
+    will visit them: first the images that train_split keeps for training,
+    then the validation images. nolearn's own training loop then gets, in
+    place of the images, their positions in that store (0..n-1, arranged so
+    that its split hands back 0..n_train-1 and n_train..n-1), and splits and
+    batches them exactly as it would the images. So each minibatch is a run
+    of consecutive positions, and the compiled step reads it as the slice
+    images_[start:stop]: a view, so nothing is copied or sent to the device
+    per step. A minibatch that is not such a run (a shuffling
+    batch iterator, a random train_split; or slice_batches = False) is
+    gathered from the store by its positions instead, on the device too.
+    predict() is unchanged: it streams new images in minibatches.
 
     Same batches, same order, same arithmetic: on the CPU the training
     history equals NeuralNet's, bit for bit (tests/test_shared_data.py). For
     single-input classifiers like the tutorial's, without custom scores.
     """
+
+    slice_batches = True  # False: gather every minibatch by its positions
 
     def _create_iter_funcs(self, layers, objective, update, output_type):
         inputs = [l for l in layers.values() if isinstance(l, InputLayer)]
@@ -116,10 +124,6 @@ class SharedDataNeuralNet(NeuralNet):
         # one-element placeholders until store() fills them
         self.images_ = theano.shared(np.zeros((1,) * x.ndim, x.dtype), name="images")
         self.labels_ = theano.shared(np.zeros((1,) * y.ndim, y.dtype), name="labels")
-        positions = tensor.lvector("positions")
-        # nolearn passes each minibatch's labels too: they are already stored
-        labels_passed = output_type("labels_passed")
-        gathered = {x: self.images_[positions], y: self.labels_[positions]}
 
         objective_kw = self._get_params_for("objective")
         loss_train = objective(layers, target=y, **objective_kw)
@@ -130,31 +134,82 @@ class SharedDataNeuralNet(NeuralNet):
         updates = update(theano.grad(loss_train, params), params,
                          **self._get_params_for("update"))
 
-        batch = [theano.In(positions, name="positions"),
-                 theano.In(labels_passed, name="y")]
-        train_iter = theano.function(batch, [loss_train], updates=updates,
-                                     givens=gathered, on_unused_input="ignore")
-        eval_iter = theano.function(batch, [loss_eval, accuracy],
-                                    givens=gathered, on_unused_input="ignore")
+        def compile_step(outputs, updates=None):
+            """The step on stored rows: a slice [start:stop] or any positions."""
+            def compile_for(rows):
+                if rows == "slice":
+                    start, stop = tensor.lscalar("start"), tensor.lscalar("stop")
+                    step_inputs, index = [start, stop], slice(start, stop)
+                else:
+                    positions = tensor.lvector("positions")
+                    step_inputs, index = [positions], positions
+                return theano.function(
+                    step_inputs, outputs, updates=updates,
+                    givens={x: self.images_[index], y: self.labels_[index]})
+            return StoredDataStep(compile_for, self.slice_batches)
+
+        train_iter = compile_step([loss_train], updates)
+        eval_iter = compile_step([loss_eval, accuracy])
         predict_iter = theano.function([theano.In(x, name=inputs[0].name)], proba,
                                        allow_input_downcast=True)
         return train_iter, eval_iter, predict_iter
 
     def store(self, X, y):
-        """Copy X and y into the shared variables; returns the positions
-        (int64) that the training and validation functions take."""
+        """Copy X and y into the shared variables, training images first,
+        as train_split divides them; returns the positions (int64) of X's
+        images in the store, which fit() hands nolearn's loop."""
         self.initialize()
         X = np.asarray(X, dtype=self.images_.dtype)
+        y = np.asarray(y, dtype=self.labels_.dtype)
         if X.ndim != self.images_.ndim or len(X) != len(y):
             raise ValueError("expected %d-d images, one label each; got X of shape "
                              "%s and %d labels" % (self.images_.ndim, X.shape, len(y)))
-        self.images_.set_value(X, borrow=True)
-        self.labels_.set_value(np.asarray(y, dtype=self.labels_.dtype), borrow=True)
-        return np.arange(len(X), dtype=np.int64)
+        order = self.visiting_order(y)
+        self.images_.set_value(X[order], borrow=True)
+        self.labels_.set_value(y[order], borrow=True)
+        positions = np.empty(len(X), dtype=np.int64)
+        positions[order] = np.arange(len(X))
+        return positions
+
+    def visiting_order(self, y):
+        """The images' indices as nolearn's loop will visit them: the training
+        part of train_split, then the validation part. A split run on a copy,
+        so that a shuffling train_split's own random state is left as it was."""
+        indices = np.arange(len(y))
+        split = copy.deepcopy(self.train_split)
+        train, valid = split(indices.copy(), y.copy(), self)[:2]
+        order = np.concatenate([train, valid]).astype(np.int64)
+        if not np.array_equal(np.sort(order), indices):
+            return indices  # not a partition: keep X's order, every batch gathered
+        return order
 
     def fit(self, X, y, epochs=None):
         """NeuralNet.fit, on positions into the stored data."""
         return super(SharedDataNeuralNet, self).fit(self.store(X, y), y, epochs)
+
+
+class StoredDataStep(object):
+    """A compiled training or validation step of SharedDataNeuralNet, called
+    by nolearn's loop as step(positions, labels); the labels are ignored,
+    as the store has them. A run of consecutive positions is read as a slice
+    of the store, anything else is gathered: that function is compiled at
+    its first use, unless slice_batches is False and it is the only one."""
+
+    def __init__(self, compile_for, slice_batches=True):
+        self.compile_for = compile_for
+        self.slice_batches = slice_batches
+        self.sliced = compile_for("slice") if slice_batches else None
+        self.gathered = None if slice_batches else compile_for("positions")
+
+    def __call__(self, positions, labels=None):
+        positions = np.asarray(positions, dtype=np.int64)
+        start = int(positions[0]) if len(positions) else 0
+        stop = start + len(positions)
+        if self.slice_batches and (positions == np.arange(start, stop)).all():
+            return self.sliced(start, stop)
+        if self.gathered is None:
+            self.gathered = self.compile_for("positions")
+        return self.gathered(positions)
 
 
 def test_accuracy(net, X, y):

@@ -7,7 +7,8 @@
 #   2. both nets with the article's settings on the GPU, then on the same
 #      machine's CPU (reproduce.py), so the speed-up compares like with like;
 #   3. the levers (bench_gpu.py): nolearn's per-minibatch copies against the
-#      scripts' shared data on the GPU, with and without allow_gc; the MLP on
+#      data stored once (gathered by positions, or sliced as the scripts do)
+#      on the GPU, and the scripts' way with allow_gc=False; the MLP on
 #      the CPU with a multi-threaded OpenBLAS too (is the CPU row its best?);
 #   4. the CNN as stock Theano and nolearn run it (no speed-ups), on the GPU
 #      and on the CPU: the article's own comparison;
@@ -45,7 +46,7 @@ cp "$RES/results.json" "$RES/RESULTS.md" "$OUT/"
 section "levers on the GPU: how the data is fed"
 THEANO_FLAGS="$GPUFLAGS" "$PY" bench_gpu.py ${BENCH_ARGS:-} | tee "$OUT/bench-gpu.txt"
 section "levers on the GPU: allow_gc=False"
-THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" bench_gpu.py ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-nogc.txt"
+THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" bench_gpu.py --loaders shared ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-nogc.txt"
 section "the MLP on the CPU, OpenBLAS with one thread (the .theanorc) and with all"
 THEANO_FLAGS="$CPUFLAGS" "$PY" bench_gpu.py --nets mlp --loaders shared ${BENCH_ARGS:-} | tee "$OUT/bench-cpu.txt"
 OPENBLAS_NUM_THREADS=$(nproc) THEANO_FLAGS="$CPUFLAGS" "$PY" bench_gpu.py --nets mlp --loaders shared ${BENCH_ARGS:-} \

@@ -1,6 +1,7 @@
 """Run by tests/test_gpu_backend.py with the Python of the pygpu environment:
 the MLP of mlp.py trained on Theano's GPU back end, fed by nolearn's
-NeuralNet and by the scripts' SharedDataNeuralNet; prints one JSON report.
+NeuralNet, by the scripts' SharedDataNeuralNet and by its gathering variant
+(bench_gpu.py's loaders); prints one JSON report.
 
     python tests/gpu_backend_run.py CIFAR_DIR
 """
@@ -21,18 +22,23 @@ import common  # noqa: E402
 def main(data_dir):
     X, y, Xte, _ = common.load_data(data_dir, "flat")
     report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated)}
-    for loader in ("nolearn", "shared"):
+    for loader in ("nolearn", "gather", "shared"):
         common.seed_everything(1)
         net = bench_gpu.build("mlp", loader)
         net.fit(X, y, epochs=2)
-        step = net.train_iter_.maker
+        step = net.train_iter_
+        if loader != "nolearn":  # a StoredDataStep: the function that trained
+            step = step.gathered if loader == "gather" else step.sliced
+            used_gather = net.train_iter_.gathered is not None
+        step = step.maker
         report[loader] = dict(
             history=[[float(row[k]) for k in ("train_loss", "valid_loss", "valid_accuracy")]
                      for row in net.train_history_],
-            step_input=str(step.inputs[0].variable.type),
+            step_inputs=[str(i.variable.type) for i in step.inputs],
             step_ops=[type(node.op).__name__ for node in step.fgraph.toposort()],
             predictions=net.predict(Xte).tolist(),
-            stored=[type(getattr(net, name, None)).__name__ for name in ("images_", "labels_")])
+            stored=[type(getattr(net, name, None)).__name__ for name in ("images_", "labels_")],
+            gathered=used_gather if loader != "nolearn" else None)
     print(json.dumps(report))
 
 

@@ -54,19 +54,20 @@ def test_help():
         assert option in result.stdout, option
 
 
-def test_bench_gpu_times_both_ways_of_feeding_the_data(shared_cifar_dir):
+def test_bench_gpu_times_each_way_of_feeding_the_data(shared_cifar_dir):
     result = run_script("bench_gpu.py", "--data-dir", shared_cifar_dir, "--epochs", "2",
                         "--nets", "mlp")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("Theano 1.0.5 on cpu")
     rows = [re.fullmatch(r"mlp +(\w+) +(\S+) s/epoch +\(epochs: (\S+) (\S+)\)", line)
-            for line in lines[1:3]]
-    assert [row.group(1) for row in rows] == ["nolearn", "shared"]
+            for line in lines[1:4]]
+    assert [row.group(1) for row in rows] == ["nolearn", "gather", "shared"]
     for row in rows:  # the median of the two epochs printed after it
         median, first, second = (float(row.group(i)) for i in (2, 3, 4))
         assert median == pytest.approx((first + second) / 2, abs=1e-3)
-    assert re.fullmatch(r"s/epoch: mlp nolearn=\d+\.\d{3} shared=\d+\.\d{3}", lines[-1])
+    assert re.fullmatch(r"s/epoch: mlp nolearn=\d+\.\d{3} gather=\d+\.\d{3} shared=\d+\.\d{3}",
+                        lines[-1])
 
 
 def test_bench_gpu_builds_the_scripts_nets(compat_module):

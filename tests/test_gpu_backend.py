@@ -5,8 +5,8 @@ OpenCL implementation on the CPU. With the pygpu environment the GPU machine
 uses (../shared/gpu, named by THEANO_GPU_ENV, as .ci/run does) and pocl, these
 tests run the GPU code path: device arrays, transfers, GPU ops. They check
 what no CPU test can: that SharedDataNeuralNet really keeps the images on the
-device and gathers each minibatch there, and trains exactly as nolearn's
-per-minibatch copies do. Speed on pocl means nothing; gpu_reproduce.sh
+device and reads each minibatch there (a slice; a gather in its variant), and
+trains exactly as nolearn's per-minibatch copies do. Speed on pocl means nothing; gpu_reproduce.sh
 measures that on a real GPU.
 
 pocl cannot build Theano's fused softmax/cross-entropy kernels, so those few
@@ -81,19 +81,27 @@ def test_gpu_check_runs_on_the_device(tmp_path):
 
 def test_shared_data_stays_on_the_device(report):
     assert report["device"] == "opencl0:0" and report["gpu"]
-    ours, stock = report["shared"], report["nolearn"]
-    assert ours["stored"] == ["GpuArraySharedVariable", "GpuArraySharedVariable"]
-    # each step takes positions and gathers images and labels on the device,
-    # where nolearn's step takes the images themselves
-    assert ours["step_input"] == "TensorType(int64, vector)"
-    assert stock["step_input"] == "TensorType(float32, matrix)"
-    assert ours["step_ops"].count("GpuAdvancedSubtensor1") == 2
-    assert "GpuAdvancedSubtensor1" not in stock["step_ops"]
-    assert "GpuDot22" in ours["step_ops"]
+    ours, gather, stock = report["shared"], report["gather"], report["nolearn"]
+    for net in (ours, gather):
+        assert net["stored"] == ["GpuArraySharedVariable", "GpuArraySharedVariable"]
+    # nolearn's step takes the images themselves; the scripts' step takes two
+    # numbers and reads a slice of the stored images and labels, on the device:
+    # no copy, no gather
+    assert stock["step_inputs"][0] == "TensorType(float32, matrix)"
+    assert ours["step_inputs"][:2] == ["TensorType(int64, scalar)"] * 2
+    assert ours["step_ops"].count("GpuSubtensor") == 2
+    assert not ours["gathered"]
+    # the gathering variant sends positions and gathers images and labels there
+    assert gather["step_inputs"][0] == "TensorType(int64, vector)"
+    assert gather["step_ops"].count("GpuAdvancedSubtensor1") == 2
+    for net in (ours, stock):
+        assert "GpuAdvancedSubtensor1" not in net["step_ops"]
+        assert "GpuDot22" in net["step_ops"]
 
 
 def test_trains_as_nolearn_does_on_the_gpu_back_end(report):
-    ours, stock = report["shared"], report["nolearn"]
-    assert len(ours["history"]) == 2
-    assert ours["history"] == stock["history"]
-    assert ours["predictions"] == stock["predictions"]
+    stock = report["nolearn"]
+    for ours in (report["shared"], report["gather"]):
+        assert len(ours["history"]) == 2
+        assert ours["history"] == stock["history"]
+        assert ours["predictions"] == stock["predictions"]

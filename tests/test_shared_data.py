@@ -48,17 +48,53 @@ def test_trains_exactly_as_nolearn(data, name, shape, epochs):
     np.testing.assert_array_equal(ours.predict_proba(Xte), stock.predict_proba(Xte))
 
 
-def test_steps_take_positions_and_read_stored_labels(data):
+def test_store_holds_the_training_part_first(data):
     Xtr, Ytr, _, _ = data["flat"]
     ours, stock = twins("mlp")
     positions = ours.store(Xtr, Ytr)
-    np.testing.assert_array_equal(positions, np.arange(len(Xtr)))
-    batch = np.array([5, 0, 17, 3])
-    wrong = (Ytr[batch] + 1) % 10
-    loss, accuracy = ours.eval_iter_(positions[batch], wrong)
-    want_loss, want_accuracy = stock.eval_iter_(Xtr[batch], Ytr[batch])
-    assert loss == want_loss and accuracy == want_accuracy
-    assert stock.eval_iter_(Xtr[batch], wrong)[0] != want_loss
+    stored = ours.images_.get_value()
+    np.testing.assert_array_equal(stored[positions], Xtr)
+    np.testing.assert_array_equal(ours.labels_.get_value()[positions], Ytr)
+    # nolearn's split of the positions hands back two runs: 0..n_train-1, then the rest
+    train, valid = ours.train_split(positions, Ytr, ours)[:2]
+    np.testing.assert_array_equal(np.concatenate([train, valid]), np.arange(len(Xtr)))
+    assert len(valid) == len(Xtr) // 5
+
+
+def test_steps_read_runs_as_slices_and_gather_the_rest(data):
+    Xtr, Ytr, _, _ = data["flat"]
+    ours, stock = twins("mlp")
+    positions = ours.store(Xtr, Ytr)
+    step = ours.eval_iter_
+    assert step.gathered is None  # nothing gathered, nothing compiled for it yet
+    for batch in (np.arange(40, 168), np.array([5, 0, 17, 3])):
+        images = np.argsort(positions)[batch]  # which of X's images those rows hold
+        wrong = (Ytr[images] + 1) % 10  # the labels passed are ignored: the store has them
+        loss, accuracy = step(batch, wrong)
+        want_loss, want_accuracy = stock.eval_iter_(Xtr[images], Ytr[images])
+        assert loss == want_loss and accuracy == want_accuracy
+        assert stock.eval_iter_(Xtr[images], wrong)[0] != want_loss
+    assert step.gathered is not None  # the second batch, not a run, was gathered
+
+
+def test_fit_reads_every_minibatch_as_a_slice(data):
+    Xtr, Ytr, _, _ = data["flat"]
+    ours, _ = twins("mlp")
+    ours.fit(Xtr, Ytr, epochs=1)
+    assert ours.train_iter_.gathered is None and ours.eval_iter_.gathered is None
+
+
+def test_shuffled_minibatches_are_gathered_and_train_as_nolearn(data):
+    from nolearn.lasagne import BatchIterator
+    Xtr, Ytr, _, _ = data["flat"]
+    ours, stock = twins("mlp")
+    for net in (ours, stock):
+        net.batch_iterator_train = BatchIterator(batch_size=128, shuffle=True, seed=5)
+        net.fit(Xtr, Ytr, epochs=2)
+    assert ours.train_iter_.gathered is not None
+    assert ours.eval_iter_.gathered is None  # validation batches are still runs
+    for mine, theirs in zip(ours.train_history_, stock.train_history_):
+        assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
 
 
 def test_store_rejects_mismatched_data(data):
