@@ -44,7 +44,9 @@ THEANO_FLAGS="$CPUFLAGS" "$PY" reproduce.py --runs mlp cnn --out "$RES" ${REPRO_
 cp "$RES/results.json" "$RES/RESULTS.md" "$OUT/"
 
 section "levers on the GPU: how the data is fed"
-THEANO_FLAGS="$GPUFLAGS" "$PY" bench_gpu.py ${BENCH_ARGS:-} | tee "$OUT/bench-gpu.txt"
+THEANO_FLAGS="$GPUFLAGS" "$PY" bench_gpu.py --nets mlp ${BENCH_ARGS:-} | tee "$OUT/bench-gpu.txt"
+THEANO_FLAGS="$GPUFLAGS" "$PY" bench_gpu.py --nets cnn --loaders nolearn shared ${BENCH_ARGS:-} \
+  | tee "$OUT/bench-gpu-cnn.txt"
 section "levers on the GPU: allow_gc=False"
 THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" bench_gpu.py --loaders shared ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-nogc.txt"
 section "the MLP on the CPU, OpenBLAS with one thread (the .theanorc) and with all"
