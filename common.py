@@ -135,7 +135,7 @@ class SharedDataNeuralNet(NeuralNet):
                          **self._get_params_for("update"))
 
         def compile_step(outputs, updates=None):
-            """The step on stored rows: a slice [start:stop] or any positions."""
+            """The step on stored rows: the slice [start:stop] or any positions."""
             def compile_for(rows):
                 if rows == "slice":
                     start, stop = tensor.lscalar("start"), tensor.lscalar("stop")
@@ -206,7 +206,8 @@ class StoredDataStep(object):
         start = int(positions[0]) if len(positions) else 0
         stop = start + len(positions)
         if self.slice_batches and (positions == np.arange(start, stop)).all():
-            return self.sliced(start, stop)
+            # numpy integers, not Python ints: Theano checks those faster
+            return self.sliced(np.asarray(start, np.int64), np.asarray(stop, np.int64))
         if self.gathered is None:
             self.gathered = self.compile_for("positions")
         return self.gathered(positions)

@@ -35,6 +35,9 @@ def main(data_dir):
             history=[[float(row[k]) for k in ("train_loss", "valid_loss", "valid_accuracy")]
                      for row in net.train_history_],
             step_inputs=[str(i.variable.type) for i in step.inputs],
+            # what the step does with its first input (the images, or positions)
+            first_input_to=sorted(type(node.op).__name__
+                                  for node, _ in step.fgraph.inputs[0].clients),
             step_ops=[type(node.op).__name__ for node in step.fgraph.toposort()],
             predictions=net.predict(Xte).tolist(),
             stored=[type(getattr(net, name, None)).__name__ for name in ("images_", "labels_")],

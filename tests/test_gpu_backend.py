@@ -89,10 +89,12 @@ def test_shared_data_stays_on_the_device(report):
     # no copy, no gather
     assert stock["step_inputs"][0] == "TensorType(float32, matrix)"
     assert ours["step_inputs"][:2] == ["TensorType(int64, scalar)"] * 2
+    assert "GpuFromHost" not in ours["first_input_to"]  # start stays on the host
     assert ours["step_ops"].count("GpuSubtensor") == 2
     assert not ours["gathered"]
     # the gathering variant sends positions and gathers images and labels there
     assert gather["step_inputs"][0] == "TensorType(int64, vector)"
+    assert "GpuFromHost" in gather["first_input_to"]
     assert gather["step_ops"].count("GpuAdvancedSubtensor1") == 2
     for net in (ours, stock):
         assert "GpuAdvancedSubtensor1" not in net["step_ops"]
