@@ -97,6 +97,21 @@ def test_shuffled_minibatches_are_gathered_and_train_as_nolearn(data):
         assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
 
 
+def test_a_split_that_is_no_partition_keeps_x_order_and_trains_as_nolearn(data):
+    Xtr, Ytr, _, _ = data["flat"]
+    ours, stock = twins("mlp")
+
+    def train_on_all_validate_on_some(X, y, net):  # the validation images overlap
+        return X, X[:100], y, y[:100]
+
+    for net in (ours, stock):
+        net.train_split = train_on_all_validate_on_some
+        net.fit(Xtr, Ytr, epochs=2)
+    np.testing.assert_array_equal(ours.images_.get_value(), Xtr)
+    for mine, theirs in zip(ours.train_history_, stock.train_history_):
+        assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
+
+
 def test_store_rejects_mismatched_data(data):
     from mlp import build_mlp
     Xtr, Ytr, _, _ = data["flat"]
