@@ -17,7 +17,8 @@
 # Writes results.json, RESULTS.md and logs to $OUT (default ./gpu-results);
 # bring them home with: python reproduce.py --merge gpu-results/results.json
 # REPRO_ARGS adds arguments to every reproduce.py call and BENCH_ARGS to every
-# bench_gpu.py call (a dry run: REPRO_ARGS=--quick BENCH_ARGS="--limit 500 --epochs 1").
+# bench_gpu.py call (a dry run: REPRO_ARGS=--quick BENCH_ARGS="--limit 500 --epochs 1",
+# with OPENCL_DRY_RUN=1 on Theano's GPU back end through pocl, if installed).
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-results}
 mkdir -p "$OUT"
@@ -31,6 +32,9 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader ||
 ${BUILD_PY:-python3} .gpu/cifar10/build.py /tmp/cifar >/dev/null || exit 1
 export CIFAR10_DIR=/tmp/cifar/cifar-10-batches-py
 source .gpu/gpu/env.sh || exit 1
+# a dry run of the GPU code paths on a machine without a GPU (pocl, see
+# tests/opencl_env.sh); its timings mean nothing
+if [ -n "${OPENCL_DRY_RUN:-}" ]; then source tests/opencl_env.sh || exit 1; fi
 
 section "gpu_check.py on the GPU"; THEANO_FLAGS="$GPUFLAGS" "$PY" gpu_check.py | tee "$OUT/gpu_check-gpu.txt"
 section "gpu_check.py on the CPU"; THEANO_FLAGS="$CPUFLAGS" "$PY" gpu_check.py | tee "$OUT/gpu_check-cpu.txt"
@@ -55,7 +59,7 @@ OPENBLAS_NUM_THREADS=$(nproc) THEANO_FLAGS="$CPUFLAGS" "$PY" bench_gpu.py --nets
   | tee "$OUT/bench-cpu-openblas-all.txt"
 
 section "the CNN as stock Theano and nolearn run it (no speed-ups), 2 epochs: GPU, then CPU"
-THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=batched_conv:fast_max_pool_grad" \
+THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OPENCL_EXCLUDING:+$OPENCL_EXCLUDING:}batched_conv:fast_max_pool_grad" \
   "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-stock-cnn.txt"
 THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad" \
   "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-cpu-stock-cnn.txt"

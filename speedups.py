@@ -355,9 +355,10 @@ def local_batched_conv_grad_inputs(node):
 
 
 def gpu_active():
-    """True when Theano computes on a GPU (device=cuda and pygpu started)."""
+    """True when Theano computes on its GPU back end: device=cuda (or an
+    OpenCL device, such as pocl in tests/opencl_env.sh) and pygpu started."""
     import theano
-    if not theano.config.device.startswith("cuda"):
+    if not theano.config.device.startswith(("cuda", "opencl")):
         return False
     from theano import gpuarray
     return bool(gpuarray.pygpu_activated)

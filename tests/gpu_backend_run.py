@@ -14,14 +14,19 @@ import compat  # noqa: E402,F401  (before theano, lasagne and nolearn)
 
 import theano  # noqa: E402
 from theano import gpuarray  # noqa: E402
+from theano.compile import optdb  # noqa: E402
 
 import bench_gpu  # noqa: E402
 import common  # noqa: E402
+import reproduce  # noqa: E402
+import speedups  # noqa: E402
 
 
 def main(data_dir):
     X, y, Xte, _ = common.load_data(data_dir, "flat")
-    report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated)}
+    report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated),
+              "gpu_active": speedups.gpu_active(), "device_info": reproduce.device_info()[0],
+              "batched_conv": "local_batched_conv" in optdb["stabilize"].__db__}
     for loader in ("nolearn", "gather", "shared"):
         common.seed_everything(1)
         net = bench_gpu.build("mlp", loader)
