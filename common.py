@@ -197,7 +197,6 @@ class StoredDataStep(object):
 
     def __init__(self, compile_for, slice_batches=True):
         self.compile_for = compile_for
-        self.slice_batches = slice_batches
         self.sliced = compile_for("slice") if slice_batches else None
         self.gathered = None if slice_batches else compile_for("positions")
 
@@ -205,7 +204,7 @@ class StoredDataStep(object):
         positions = np.asarray(positions, dtype=np.int64)
         start = int(positions[0]) if len(positions) else 0
         stop = start + len(positions)
-        if self.slice_batches and (positions == np.arange(start, stop)).all():
+        if self.sliced is not None and (positions == np.arange(start, stop)).all():
             # numpy integers, not Python ints: Theano checks those faster
             return self.sliced(np.asarray(start, np.int64), np.asarray(stop, np.int64))
         if self.gathered is None:

@@ -31,10 +31,10 @@ def main(data_dir):
         common.seed_everything(1)
         net = bench_gpu.build("mlp", loader)
         net.fit(X, y, epochs=2)
-        step = net.train_iter_
+        step, gathered = net.train_iter_, None
         if loader != "nolearn":  # a StoredDataStep: the function that trained
+            gathered = step.gathered is not None
             step = step.gathered if loader == "gather" else step.sliced
-            used_gather = net.train_iter_.gathered is not None
         step = step.maker
         report[loader] = dict(
             history=[[float(row[k]) for k in ("train_loss", "valid_loss", "valid_accuracy")]
@@ -46,7 +46,7 @@ def main(data_dir):
             step_ops=[type(node.op).__name__ for node in step.fgraph.toposort()],
             predictions=net.predict(Xte).tolist(),
             stored=[type(getattr(net, name, None)).__name__ for name in ("images_", "labels_")],
-            gathered=used_gather if loader != "nolearn" else None)
+            gathered=gathered)
     print(json.dumps(report))
 
 
