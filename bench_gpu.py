@@ -17,6 +17,7 @@ flag's effect is a second run with it, for example on the GPU:
 
     THEANO_FLAGS=device=cuda python bench_gpu.py
     THEANO_FLAGS=device=cuda,allow_gc=False python bench_gpu.py
+    THEANO_FLAGS=device=cuda,optimizer_excluding=multi_output_fusion python bench_gpu.py
     THEANO_FLAGS=device=cpu python bench_gpu.py --nets mlp
 
 The last line reads `s/epoch: mlp nolearn=X gather=Y shared=Z cnn nolearn=...`.

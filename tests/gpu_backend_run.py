@@ -1,10 +1,12 @@
 """Run by tests/test_gpu_backend.py with the Python of the pygpu environment:
 the MLP of mlp.py trained on Theano's GPU back end, fed by nolearn's
 NeuralNet, by the scripts' SharedDataNeuralNet and by its gathering variant
-(bench_gpu.py's loaders); prints one JSON report.
+(bench_gpu.py's loaders), and by SharedDataNeuralNet again without
+speedups.py's multi_output_fusion; prints one JSON report.
 
     python tests/gpu_backend_run.py CIFAR_DIR
 """
+import contextlib
 import json
 import os
 import sys
@@ -22,21 +24,35 @@ import reproduce  # noqa: E402
 import speedups  # noqa: E402
 
 
+@contextlib.contextmanager
+def default_mode_excluding(tag):
+    """Theano's default mode, which nolearn compiles with, without tag."""
+    saved = theano.compile.mode.instantiated_default_mode
+    theano.compile.mode.instantiated_default_mode = theano.compile.get_default_mode().excluding(tag)
+    try:
+        yield
+    finally:
+        theano.compile.mode.instantiated_default_mode = saved
+
+
 def main(data_dir):
     X, y, Xte, _ = common.load_data(data_dir, "flat")
     report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated),
               "gpu_active": speedups.gpu_active(), "device_info": reproduce.device_info()[0],
               "batched_conv": "local_batched_conv" in optdb["stabilize"].__db__}
-    for loader in ("nolearn", "gather", "shared"):
+    for name, loader in [("nolearn", "nolearn"), ("gather", "gather"), ("shared", "shared"),
+                         ("unfused", "shared")]:
         common.seed_everything(1)
         net = bench_gpu.build("mlp", loader)
-        net.fit(X, y, epochs=2)
+        with (default_mode_excluding("multi_output_fusion") if name == "unfused"
+              else contextlib.nullcontext()):
+            net.fit(X, y, epochs=2)
         step, gathered = net.train_iter_, None
         if loader != "nolearn":  # a StoredDataStep: the function that trained
             gathered = step.gathered is not None
             step = step.gathered if loader == "gather" else step.sliced
         step = step.maker
-        report[loader] = dict(
+        report[name] = dict(
             history=[[float(row[k]) for k in ("train_loss", "valid_loss", "valid_accuracy")]
                      for row in net.train_history_],
             step_inputs=[str(i.variable.type) for i in step.inputs],
@@ -44,8 +60,10 @@ def main(data_dir):
             first_input_to=sorted(type(node.op).__name__
                                   for node, _ in step.fgraph.inputs[0].clients),
             step_ops=[type(node.op).__name__ for node in step.fgraph.toposort()],
+            # how many nodes compute the new parameters and velocities
+            update_nodes=len({out.owner for out in step.fgraph.outputs[1:]}),
             predictions=net.predict(Xte).tolist(),
-            stored=[type(getattr(net, name, None)).__name__ for name in ("images_", "labels_")],
+            stored=[type(getattr(net, attr, None)).__name__ for attr in ("images_", "labels_")],
             gathered=gathered)
     print(json.dumps(report))
 

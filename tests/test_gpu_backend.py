@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 
+import numpy as np
 import pytest
 
 from conftest import REPO, SCRIPT_ENV
@@ -90,6 +91,18 @@ def test_shared_data_stays_on_the_device(report):
     for net in (ours, stock):
         assert "GpuAdvancedSubtensor1" not in net["step_ops"]
         assert "GpuDot22" in net["step_ops"]
+
+
+def test_multi_output_fusion_on_the_gpu_back_end(report):
+    ours, unfused = report["shared"], report["unfused"]
+    loops = lambda net: net["step_ops"].count("GpuElemwise") + net["step_ops"].count(
+        "FusedGpuElemwise")
+    # each parameter and its velocity: one kernel computes both new values
+    assert unfused["update_nodes"] == 8 and ours["update_nodes"] == 4
+    assert "FusedGpuElemwise" not in unfused["step_ops"]
+    assert loops(ours) <= loops(unfused) - 6, (ours["step_ops"], unfused["step_ops"])
+    np.testing.assert_allclose(ours["history"], unfused["history"], rtol=1e-5)
+    assert np.mean(np.equal(ours["predictions"], unfused["predictions"])) > 0.99
 
 
 def test_trains_as_nolearn_does_on_the_gpu_back_end(report):

@@ -143,3 +143,74 @@ def test_batched_conv_is_off_on_the_cpu(compat_module):
     assert "local_batched_conv" not in optdb["stabilize"].__db__
     assert "local_fast_max_pool_grad" in optdb["specialize_device"].__db__
     assert "local_fast_max_pool" in optdb["specialize_device"].__db__
+
+
+FUSION_CHECK = """
+import compat, numpy as np, theano, theano.tensor as T, lasagne, speedups
+from lasagne.layers import get_all_params, get_output
+from theano.tensor.elemwise import Elemwise
+from mlp import build_mlp
+speedups.register(fusion=True)  # on the CPU too, where it is off by default
+theano.config.on_opt_error = 'raise'  # a failing rewrite fails here instead of being skipped
+mode = theano.compile.get_default_mode()
+loops = lambda f: [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Elemwise)]
+fused = lambda f: [n for n in loops(f) if type(n.op) is speedups.FusedElemwise]
+
+# the article's MLP, one training step with its Nesterov momentum
+net = build_mlp(verbose=0)
+net.initialize_layers()
+x, y = net.layers_['input'].input_var, T.ivector()
+loss = lasagne.objectives.categorical_crossentropy(get_output(net.layers_['output']), y).mean()
+params = get_all_params(net.layers_['output'], trainable=True)
+updates = lasagne.updates.nesterov_momentum(loss, params, learning_rate=0.01, momentum=0.9)
+start = [(v, v.get_value()) for v in updates]  # parameters and velocities
+
+def train(mode):
+    for v, value in start:
+        v.set_value(value)
+    f = theano.function([x, y], loss, updates=updates, mode=mode)
+    rng = np.random.RandomState(0)
+    losses = [float(f((rng.rand(128, 1024) - 0.5).astype('float32'),
+                      rng.randint(0, 10, 128).astype('int32'))) for _ in range(5)]
+    return f, losses, [v.get_value() for v, _ in start]
+
+ours, ours_losses, ours_values = train(mode)
+stock, stock_losses, stock_values = train(mode.excluding('multi_output_fusion'))
+python, python_losses, _ = train(theano.compile.Mode(linker='py', optimizer=mode.optimizer))
+# each parameter and its velocity: one loop computes both new values
+update_loops = lambda f: {out.owner for out in f.maker.fgraph.outputs[1:]}
+assert len(update_loops(stock)) == 2 * len(params), update_loops(stock)
+assert len(update_loops(ours)) == len(params), update_loops(ours)
+assert update_loops(ours) <= set(fused(ours)) and fused(python)
+assert not any(n.op.inplace_pattern for n in fused(ours))
+assert not fused(stock)
+np.testing.assert_allclose(ours_losses, stock_losses, rtol=1e-6)
+np.testing.assert_allclose(python_losses, stock_losses, rtol=1e-5)
+for got, want in zip(ours_values, stock_values):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+print('mlp loops: %d fused, %d stock' % (len(loops(ours)), len(loops(stock))))
+
+# not merged: a consumer that also needs the producer through another node
+# (a cycle), and a producer result that the consumer's loop broadcasts
+v, row, m = T.fvector(), T.frow(), T.fmatrix()
+a, r = T.exp(v), T.exp(row)
+f = theano.function([v, row, m], [a * a.sum(), r + m, r.sum()], mode=mode)
+assert not fused(f), fused(f)
+vv, rr, mm = np.float32([0.5, -1.0]), np.float32([[1.0, 2.0]]), np.ones((3, 2), 'float32')
+want = [np.exp(vv) * np.exp(vv).sum(), np.exp(rr) + mm, np.exp(rr).sum()]
+for got, w in zip(f(vv, rr, mm), want):
+    np.testing.assert_allclose(got, w, rtol=1e-6)
+print('multi-output fusion agrees')
+"""
+
+
+def test_multi_output_fusion_merges_updates_and_agrees():
+    # in a fresh interpreter: registering the fusion changes every later graph
+    result = run_python("-c", FUSION_CHECK)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("multi-output fusion agrees")
+
+
+def test_multi_output_fusion_is_off_on_the_cpu(compat_module):
+    from theano.compile import optdb
+    assert "multi_output_fusion_pass" not in optdb.__db__
