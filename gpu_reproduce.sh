@@ -8,23 +8,30 @@
 #      machine's CPU (reproduce.py), so the speed-up compares like with like;
 #   3. the levers (bench_gpu.py): nolearn's per-minibatch copies against the
 #      data stored once (gathered by positions, or sliced as the scripts do)
-#      on the GPU, and the scripts' way with allow_gc=False; the MLP on
-#      the CPU with a multi-threaded OpenBLAS too (is the CPU row its best?);
+#      on the GPU, the scripts' way without speedups.py's multi_output_fusion
+#      and with allow_gc=False; the MLP on the CPU with a multi-threaded
+#      OpenBLAS too (is the CPU row its best?);
 #   4. the CNN as stock Theano and nolearn run it (no speed-ups), on the GPU
 #      and on the CPU: the article's own comparison;
 #   5. Theano's profile of both nets' GPU steps (profile-gpu.txt).
 # Most important first: a run cut short still brings back what it finished.
-# Writes results.json, RESULTS.md and logs to $OUT (default ./gpu-results);
-# bring them home with: python reproduce.py --merge gpu-results/results.json
+# Writes four files to $OUT (default ./gpu-results; the device tool brings
+# back eight at most): log.txt, results.json and RESULTS.md, and
+# sections.tar.gz with each section's own files (gpu_check-*.txt,
+# bench-*.txt, profile-gpu.txt), packed again as each section starts.
+# Bring the rows home with: python reproduce.py --merge gpu-results/results.json
 # REPRO_ARGS adds arguments to every reproduce.py call and BENCH_ARGS to every
 # bench_gpu.py call (a dry run: REPRO_ARGS=--quick BENCH_ARGS="--limit 500 --epochs 1",
 # with OPENCL_DRY_RUN=1 on Theano's GPU back end through pocl, if installed).
 set -uo pipefail
 OUT=${OUT:-$PWD/gpu-results}
-mkdir -p "$OUT"
+RUN=/tmp/gpu-run  # the sections' files, packed into $OUT/sections.tar.gz
+rm -rf "$RUN" && mkdir -p "$OUT" "$RUN"
 exec > >(tee "$OUT/log.txt") 2>&1
 export PYTHONUNBUFFERED=1 THEANORC=$PWD/.theanorc
-section() { echo "=== $(date +%T) $*"; }
+pack() { tar czf "$OUT/sections.tar.gz" -C "$RUN" .; }
+trap pack EXIT
+section() { pack; echo "=== $(date +%T) $*"; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
 
 # CIFAR-10 from the offline copy, decoded with the machine's own python3 (numpy,
@@ -36,8 +43,28 @@ source .gpu/gpu/env.sh || exit 1
 # tests/opencl_env.sh); its timings mean nothing
 if [ -n "${OPENCL_DRY_RUN:-}" ]; then source tests/opencl_env.sh || exit 1; fi
 
-section "gpu_check.py on the GPU"; THEANO_FLAGS="$GPUFLAGS" "$PY" gpu_check.py | tee "$OUT/gpu_check-gpu.txt"
-section "gpu_check.py on the CPU"; THEANO_FLAGS="$CPUFLAGS" "$PY" gpu_check.py | tee "$OUT/gpu_check-cpu.txt"
+section "gpu_check.py on the GPU"; THEANO_FLAGS="$GPUFLAGS" "$PY" gpu_check.py | tee "$RUN/gpu_check-gpu.txt"
+section "gpu_check.py on the CPU"; THEANO_FLAGS="$CPUFLAGS" "$PY" gpu_check.py | tee "$RUN/gpu_check-cpu.txt"
+
+# OFF: what every later optimizer_excluding must start with (on pocl its
+# host-only ops; multi_output_fusion too if it fails on this GPU)
+OFF=${OPENCL_EXCLUDING:+$OPENCL_EXCLUDING:}
+section "multi_output_fusion on this GPU: one kernel, two results (off for the run if it fails)"
+if ! THEANO_FLAGS="$GPUFLAGS" "$PY" - <<'EOF'
+import compat, numpy as np, theano, theano.tensor as T, speedups
+v, w, g = theano.shared(np.ones(999, 'float32')), theano.shared(np.ones(999, 'float32')), T.fvector()
+new_v = 0.9 * v - g  # used twice, as in Nesterov momentum
+f = theano.function([g], [], updates=[(v, new_v), (w, w + 0.9 * new_v - g)])
+assert [type(n.op).__name__ for n in f.maker.fgraph.toposort()].count('FusedGpuElemwise') == 1
+f(np.full(999, 0.5, 'float32'))
+assert np.allclose(v.get_value(), 0.4) and np.allclose(w.get_value(), 0.86), v.get_value()
+print('multi_output_fusion: ok')
+EOF
+then
+  OFF=${OFF}multi_output_fusion:
+  GPUFLAGS="$GPUFLAGS,optimizer_excluding=${OFF%:}"
+  echo "multi_output_fusion FAILED on this GPU: the rest of the run goes without it"
+fi
 
 RES=/tmp/gpu-results   # parameters and histories stay here; only the summary travels
 section "both nets on the GPU"
@@ -48,27 +75,30 @@ THEANO_FLAGS="$CPUFLAGS" "$PY" reproduce.py --runs mlp cnn --out "$RES" ${REPRO_
 cp "$RES/results.json" "$RES/RESULTS.md" "$OUT/"
 
 section "levers on the GPU: how the data is fed"
-THEANO_FLAGS="$GPUFLAGS" "$PY" bench_gpu.py --nets mlp ${BENCH_ARGS:-} | tee "$OUT/bench-gpu.txt"
+THEANO_FLAGS="$GPUFLAGS" "$PY" bench_gpu.py --nets mlp ${BENCH_ARGS:-} | tee "$RUN/bench-gpu.txt"
 THEANO_FLAGS="$GPUFLAGS" "$PY" bench_gpu.py --nets cnn --loaders nolearn shared ${BENCH_ARGS:-} \
-  | tee "$OUT/bench-gpu-cnn.txt"
+  | tee "$RUN/bench-gpu-cnn.txt"
+section "levers on the GPU: without multi_output_fusion (more, smaller kernels)"
+THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}multi_output_fusion" "$PY" bench_gpu.py --loaders shared ${BENCH_ARGS:-} \
+  | tee "$RUN/bench-gpu-unfused.txt"
 section "levers on the GPU: allow_gc=False"
-THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" bench_gpu.py --loaders shared ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-nogc.txt"
+THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" bench_gpu.py --loaders shared ${BENCH_ARGS:-} | tee "$RUN/bench-gpu-nogc.txt"
 section "the MLP on the CPU, OpenBLAS with one thread (the .theanorc) and with all"
-THEANO_FLAGS="$CPUFLAGS" "$PY" bench_gpu.py --nets mlp --loaders shared ${BENCH_ARGS:-} | tee "$OUT/bench-cpu.txt"
+THEANO_FLAGS="$CPUFLAGS" "$PY" bench_gpu.py --nets mlp --loaders shared ${BENCH_ARGS:-} | tee "$RUN/bench-cpu.txt"
 OPENBLAS_NUM_THREADS=$(nproc) THEANO_FLAGS="$CPUFLAGS" "$PY" bench_gpu.py --nets mlp --loaders shared ${BENCH_ARGS:-} \
-  | tee "$OUT/bench-cpu-openblas-all.txt"
+  | tee "$RUN/bench-cpu-openblas-all.txt"
 
 section "the CNN as stock Theano and nolearn run it (no speed-ups), 2 epochs: GPU, then CPU"
-THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OPENCL_EXCLUDING:+$OPENCL_EXCLUDING:}batched_conv:fast_max_pool_grad" \
-  "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-gpu-stock-cnn.txt"
+THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}batched_conv:multi_output_fusion:fast_max_pool_grad" \
+  "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$RUN/bench-gpu-stock-cnn.txt"
 THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad" \
-  "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$OUT/bench-cpu-stock-cnn.txt"
+  "$PY" bench_gpu.py --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$RUN/bench-cpu-stock-cnn.txt"
 section "where a GPU step's time goes: Theano's profiler, 2 epochs of each net"
 # Theano's profiler refuses to time asynchronous GPU calls: make each call wait
 CUDA_LAUNCH_BLOCKING=1 THEANO_FLAGS="$GPUFLAGS,profile=True" "$PY" bench_gpu.py --loaders shared --epochs 2 ${BENCH_ARGS:-} \
-  > "$OUT/profile-gpu.txt" 2>&1 && grep -A 12 "^Class$" "$OUT/profile-gpu.txt" | head -60
+  > "$RUN/profile-gpu.txt" 2>&1 && grep -A 12 "^Class$" "$RUN/profile-gpu.txt" | head -60
 section "summary"
-for f in "$OUT"/gpu_check-*.txt "$OUT/RESULTS.md" "$OUT"/bench-*.txt; do
+for f in "$RUN"/gpu_check-*.txt "$OUT/RESULTS.md" "$RUN"/bench-*.txt; do
   grep "^Used the\|same machine:\|^s/epoch:" "$f" | sed "s|^|$(basename "$f"): |"
 done
 section "done"
