@@ -24,9 +24,11 @@ batched_conv (GPU)
     im2col kernel and one small cuBLAS product. For the article's small
     images that is 128 launches per layer and direction, and the GPU waits
     on launch overhead. The rewrite expresses a stride-1 'valid' convolution
-    and both its gradients with ordinary tensor ops: the k*k shifted views
-    of the whole batch, stacked, and ONE matrix product per layer and
-    direction, which Theano moves to the GPU like any other ops. Same sums
+    and both its gradients with ordinary tensor ops: every k x k patch of
+    the whole batch (im2col, by Theano's images2neibs), and ONE matrix
+    product per layer and direction, which Theano moves to the GPU like any
+    other ops; the input gradient adds the product's columns back at their
+    k*k shifted places. Same sums
     in another order: results agree to float32 rounding. On the CPU,
     CorrMM's per-image loop measured faster, so it is used on the GPU only.
 
@@ -54,6 +56,7 @@ from theano.compile import optdb
 from theano.gof import Apply, OpenMPOp
 from theano.gof.graph import ancestors
 from theano.tensor.elemwise import Elemwise
+from theano.tensor.nnet.neighbours import images2neibs
 from theano.tensor.nnet.abstract_conv import (
     AbstractConv2d, AbstractConv2d_gradInputs, AbstractConv2d_gradWeights)
 from theano.tensor.signal.pool import MaxPoolGrad, Pool
@@ -310,11 +313,13 @@ def _plain_conv(node, op_class):
 
 def _columns(img, kh, kw, oh, ow):
     """im2col of the whole batch: (N*oh*ow, C*kh*kw), column order (c, a, b)
-    as in a (F, C, kh, kw) filter reshaped to (F, C*kh*kw)."""
-    shifted = tensor.stack([img[:, :, a:a + oh, b:b + ow]
-                            for a in range(kh) for b in range(kw)])  # (kk, N, C, oh, ow)
+    as in a (F, C, kh, kw) filter reshaped to (F, C*kh*kw). images2neibs
+    cuts out every kh x kw patch in one op (one kernel on the GPU; a stack
+    of the kh*kw shifted views took a copy kernel per view)."""
     n, c = img.shape[0], img.shape[1]
-    return shifted.dimshuffle(1, 3, 4, 2, 0).reshape((n * oh * ow, c * kh * kw))
+    patches = images2neibs(img, (kh, kw), (1, 1))  # (N*C*oh*ow, kh*kw), rows (n, c, i, j)
+    return patches.reshape((n, c, oh, ow, kh * kw)).dimshuffle(0, 2, 3, 1, 4).reshape(
+        (n * oh * ow, c * kh * kw))
 
 
 def _flip(kern, flip):

@@ -119,6 +119,7 @@ stock = theano.function(inputs, outputs, mode=mode.excluding('batched_conv'))
 names = lambda f: {type(n.op).__name__ for n in f.maker.fgraph.toposort()}
 assert not any('Corr' in n for n in names(batched)), names(batched)
 assert 'Dot' not in names(batched) and 'Dot22' in names(batched), names(batched)
+assert 'Images2Neibs' in names(batched) and 'Join' not in names(batched), names(batched)
 assert {'CorrMM', 'CorrMM_gradWeights', 'CorrMM_gradInputs'} <= names(stock)
 rng = np.random.RandomState(0)
 X = (rng.rand(16, 1, 32, 32) - 0.5).astype('float32')
@@ -127,6 +128,21 @@ for got, want in zip(batched(X, Y), stock(X, Y)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * abs(want).max())
 print('batched conv agrees')
 """
+
+
+def test_batched_conv_columns_are_im2col(theano_parts):
+    theano, T, _ = theano_parts
+    from speedups import _columns
+    n, c, h, w, kh, kw = 3, 2, 6, 5, 3, 2
+    oh, ow = h - kh + 1, w - kw + 1
+    img = np.random.RandomState(4).randn(n, c, h, w).astype("float32")
+    x = T.tensor4()
+    got = theano.function([x], _columns(x, kh, kw, oh, ow))(img)
+    # row (image, output row, output column), column (channel, filter row, filter column)
+    want = np.array([[img[b, ch, i + a, j + e] for ch in range(c) for a in range(kh)
+                      for e in range(kw)]
+                     for b in range(n) for i in range(oh) for j in range(ow)])
+    np.testing.assert_array_equal(got, want)
 
 
 def test_batched_conv_equals_corrmm_with_gradients():
