@@ -6,8 +6,10 @@ uses (../shared/gpu, named by THEANO_GPU_ENV, as .ci/run does) and pocl, these
 tests run the GPU code path: device arrays, transfers, GPU ops. They check
 what no CPU test can: that SharedDataNeuralNet really keeps the images on the
 device and reads each minibatch there (a slice; a gather in its variant), and
-trains exactly as nolearn's per-minibatch copies do. Speed on pocl means
-nothing; gpu_reproduce.sh measures that on a real GPU.
+trains exactly as nolearn's per-minibatch copies do; and that speedups.py's
+multi_output_fusion merges GPU kernels (GpuElemwise with several outputs,
+which stock Theano never builds) and trains as the unmerged kernels do.
+Speed on pocl means nothing; gpu_reproduce.sh measures that on a real GPU.
 
 pocl cannot build Theano's fused softmax/cross-entropy kernels, so those few
 ops stay on the host here (tests/opencl_env.sh); everything else is moved to
