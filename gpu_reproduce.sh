@@ -49,18 +49,8 @@ section "gpu_check.py on the CPU"; THEANO_FLAGS="$CPUFLAGS" "$PY" gpu_check.py |
 # OFF: what every later optimizer_excluding must start with (on pocl its
 # host-only ops; multi_output_fusion too if it fails on this GPU)
 OFF=${OPENCL_EXCLUDING:+$OPENCL_EXCLUDING:}
-section "multi_output_fusion on this GPU: one kernel, two results (off for the run if it fails)"
-if ! THEANO_FLAGS="$GPUFLAGS" "$PY" - <<'EOF'
-import compat, numpy as np, theano, theano.tensor as T, speedups
-v, w, g = theano.shared(np.ones(999, 'float32')), theano.shared(np.ones(999, 'float32')), T.fvector()
-new_v = 0.9 * v - g  # used twice, as in Nesterov momentum
-f = theano.function([g], [], updates=[(v, new_v), (w, w + 0.9 * new_v - g)])
-assert [type(n.op).__name__ for n in f.maker.fgraph.toposort()].count('FusedGpuElemwise') == 1
-f(np.full(999, 0.5, 'float32'))
-assert np.allclose(v.get_value(), 0.4) and np.allclose(w.get_value(), 0.86), v.get_value()
-print('multi_output_fusion: ok')
-EOF
-then
+section "multi_output_fusion on this GPU: merged kernels against unmerged (off for the run if they differ)"
+if ! THEANO_FLAGS="$GPUFLAGS" "$PY" tests/fusion_check.py; then
   OFF=${OFF}multi_output_fusion:
   GPUFLAGS="$GPUFLAGS,optimizer_excluding=${OFF%:}"
   echo "multi_output_fusion FAILED on this GPU: the rest of the run goes without it"

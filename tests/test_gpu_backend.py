@@ -95,6 +95,12 @@ def test_shared_data_stays_on_the_device(report):
         assert "GpuDot22" in net["step_ops"]
 
 
+def test_fusion_check_of_the_device_script_passes(tmp_path):
+    # gpu_reproduce.sh runs it first on the GPU machine
+    result = run_in_gpu_env(tmp_path, "tests/fusion_check.py")
+    assert result.stdout.strip().endswith("multi_output_fusion: ok"), result.stdout
+
+
 def test_multi_output_fusion_on_the_gpu_back_end(report):
     ours, unfused = report["shared"], report["unfused"]
     loops = lambda net: net["step_ops"].count("GpuElemwise") + net["step_ops"].count(
