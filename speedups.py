@@ -28,9 +28,9 @@ batched_conv (GPU)
     the whole batch (im2col, by Theano's images2neibs), and ONE matrix
     product per layer and direction, which Theano moves to the GPU like any
     other ops; the input gradient adds the product's columns back at their
-    k*k shifted places. Same sums
-    in another order: results agree to float32 rounding. On the CPU,
-    CorrMM's per-image loop measured faster, so it is used on the GPU only.
+    k*k shifted places. Same sums in another order: results agree to
+    float32 rounding. On the CPU, CorrMM's per-image loop measured faster,
+    so it is used on the GPU only.
 
 multi_output_fusion (GPU)
     Theano fuses a chain of element-wise ops into one loop (one kernel on
@@ -56,9 +56,9 @@ from theano.compile import optdb
 from theano.gof import Apply, OpenMPOp
 from theano.gof.graph import ancestors
 from theano.tensor.elemwise import Elemwise
-from theano.tensor.nnet.neighbours import images2neibs
 from theano.tensor.nnet.abstract_conv import (
     AbstractConv2d, AbstractConv2d_gradInputs, AbstractConv2d_gradWeights)
+from theano.tensor.nnet.neighbours import images2neibs
 from theano.tensor.signal.pool import MaxPoolGrad, Pool
 
 
