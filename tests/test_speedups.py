@@ -162,9 +162,11 @@ def test_batched_conv_is_off_on_the_cpu(compat_module):
 
 
 FUSION_CHECK = """
-import compat, numpy as np, theano, theano.tensor as T, lasagne, speedups
-from lasagne.layers import get_all_params, get_output
+import sys; sys.path.insert(0, 'tests')
+import compat, numpy as np, theano, theano.tensor as T, speedups
+from lasagne.layers import get_all_params
 from theano.tensor.elemwise import Elemwise
+from fusion_check import nesterov_training, trainer
 from mlp import build_mlp
 speedups.register(fusion=True)  # on the CPU too, where it is off by default
 theano.config.on_opt_error = 'raise'  # a failing rewrite fails here instead of being skipped
@@ -176,19 +178,11 @@ fused = lambda f: [n for n in loops(f) if type(n.op) is speedups.FusedElemwise]
 net = build_mlp(verbose=0)
 net.initialize_layers()
 x, y = net.layers_['input'].input_var, T.ivector()
-loss = lasagne.objectives.categorical_crossentropy(get_output(net.layers_['output']), y).mean()
+loss, updates = nesterov_training(net.layers_['output'], y)
 params = get_all_params(net.layers_['output'], trainable=True)
-updates = lasagne.updates.nesterov_momentum(loss, params, learning_rate=0.01, momentum=0.9)
-start = [(v, v.get_value()) for v in updates]  # parameters and velocities
-
-def train(mode):
-    for v, value in start:
-        v.set_value(value)
-    f = theano.function([x, y], loss, updates=updates, mode=mode)
-    rng = np.random.RandomState(0)
-    losses = [float(f((rng.rand(128, 1024) - 0.5).astype('float32'),
-                      rng.randint(0, 10, 128).astype('int32'))) for _ in range(5)]
-    return f, losses, [v.get_value() for v, _ in start]
+rng = np.random.RandomState(0)
+data = (rng.rand(128, 1024) - 0.5).astype('float32'), rng.randint(0, 10, 128).astype('int32')
+train = trainer([x, y], loss, updates, data, steps=5)
 
 ours, ours_losses, ours_values = train(mode)
 stock, stock_losses, stock_values = train(mode.excluding('multi_output_fusion'))
