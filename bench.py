@@ -21,18 +21,20 @@ import sys
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    # defaults written into each help: nothing may load numpy before the
+    # thread counts are set, so no shared formatter from the project's modules
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", help="cifar-10-batches-py folder "
                         "(default: $CIFAR10_DIR, else data/cifar-10-batches-py)")
     parser.add_argument("--threads", type=int, default=os.cpu_count(),
-                        help="threads for both libraries")
+                        help="threads for both libraries (default: %(default)s, this machine's CPUs)")
     parser.add_argument("--batches", type=int, default=40,
-                        help="minibatches of 128 per timed repetition")
+                        help="minibatches of 128 per timed repetition (default: %(default)s)")
     parser.add_argument("--reps", type=int, default=5,
-                        help="timed repetitions per library and net (medians reported)")
-    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"])
+                        help="timed repetitions per library and net, medians reported "
+                        "(default: %(default)s)")
+    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"],
+                        help="nets to time (default: both)")
     return parser.parse_args(argv)
 
 

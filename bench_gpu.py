@@ -48,9 +48,11 @@ LOADERS = {"nolearn": nolearn.lasagne.NeuralNet, "gather": GatheringNeuralNet,
 
 def parse_args(argv=None):
     parser = common.data_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS))
+    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS),
+                        help="nets to time")
     parser.add_argument("--loaders", nargs="+", default=["nolearn", "gather", "shared"],
-                        choices=sorted(LOADERS))
+                        choices=sorted(LOADERS),
+                        help="ways of feeding the data (see above)")
     parser.add_argument("--epochs", type=int, default=5, help="epochs per net and loader")
     return parser.parse_args(argv)
 

@@ -229,6 +229,18 @@ def load_dataset(data_dir=None):
     return load_CIFAR10(resolve_data_dir(data_dir))
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """argparse's formatter that shows each option's default, except None
+    and a switch's False: there the help says what None means (for
+    --data-dir, the search order of resolve_data_dir), and "(default: None)"
+    would only confuse."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data-dir", help="cifar-10-batches-py folder "

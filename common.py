@@ -26,7 +26,7 @@ def data_parser(description):
     CIFAR-10 is, and how much of it to use (both go to load_data)."""
     parser = argparse.ArgumentParser(
         description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=cifar_loader.HelpFormatter)
     parser.add_argument("--data-dir", default=None,
                         help="cifar-10-batches-py folder (default: $CIFAR10_DIR, "
                         "else %s, downloaded there once)" % cifar_loader.DEFAULT_DIR)

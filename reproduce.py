@@ -361,7 +361,7 @@ def render(out_dir, results):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=cifar_loader.HelpFormatter)
     parser.add_argument("--data-dir", help="cifar-10-batches-py folder (default: "
                         "$CIFAR10_DIR, else %s)" % cifar_loader.DEFAULT_DIR)
     parser.add_argument("--out", default="results", help="folder for the results")

@@ -52,6 +52,8 @@ def test_help():
     assert result.returncode == 0, result.stderr
     for option in ("--threads", "--batches", "--reps", "--nets", "--data-dir"):
         assert option in result.stdout, option
+    assert "(default: 40)" in result.stdout  # --batches
+    assert "default: None" not in result.stdout, result.stdout
 
 
 def test_bench_gpu_times_each_way_of_feeding_the_data(shared_cifar_dir):

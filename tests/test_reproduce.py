@@ -126,3 +126,12 @@ def test_merge_adds_rows_from_another_machine(quick, tmp_path):
     assert len(merged) == len(results["rows"]) + 2
     table = (out / "RESULTS.md").read_text()
     assert "## GPU speed-up" in table and "4.0x" in table
+
+
+def test_help_shows_real_defaults_only():
+    result = run_script("reproduce.py", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "--merge" in result.stdout and "(default: results)" in result.stdout
+    # unset options and switches say what they do, not "None" or "False"
+    assert "default: None" not in result.stdout, result.stdout
+    assert "default: False" not in result.stdout, result.stdout

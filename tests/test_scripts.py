@@ -55,6 +55,9 @@ def test_help_lists_the_options(script):
     assert result.returncode == 0, result.stderr
     for option in ["--data-dir", "--epochs", "--learning-rate", "--seed", "--save"]:
         assert option in result.stdout, option
+    # real defaults shown; "None" (the data folder, --save) is explained in words
+    assert "(default: 1)" in result.stdout  # --seed
+    assert "default: None" not in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
