@@ -6,9 +6,9 @@ The article uses the CS231n loader: ``load_CIFAR10(ROOT)`` returns
     Xte (10000, 32, 32, 3) float32   Yte (10000,) int32
 
 then turns the colour images into grayscale and centres them around zero.
-This module keeps those two functions, adds the article's preprocessing,
-checks every file before it is used, and downloads the official archive
-(verified by its md5) when no copy is found.
+This module keeps those two functions and the grayscale conversion, checks
+every file before it is used, and downloads the official archive (verified
+by its md5) when no copy is found.
 
     python cifar_loader.py [--data-dir DIR]   # check (and fetch) the data set
 """
@@ -125,25 +125,11 @@ def _problem_report(root, problems):
             % (root, "\n  ".join(problems), root))
 
 
-# --- the article's preprocessing --------------------------------------------
+# --- the article's grayscale ------------------------------------------------
 
 def to_grayscale(X):
     """(N, 32, 32, 3) colour -> (N, 32, 32) gray, 0.299 R + 0.587 G + 0.114 B."""
     return np.dot(X[..., :3], GRAY_WEIGHTS).astype("float32")
-
-
-def preprocess(X, shape="flat"):
-    """Article preprocessing: grayscale, then /255 - 0.5 (values in -0.5..0.5).
-
-    shape='flat' gives (N, 1024) rows for the MLP, shape='image' gives
-    (N, 1, 32, 32) single-channel images for the CNN.
-    """
-    gray = to_grayscale(X) / np.float32(255) - np.float32(0.5)
-    if shape == "flat":
-        return gray.reshape(len(gray), 32 * 32)
-    if shape == "image":
-        return gray.reshape(len(gray), 1, 32, 32)
-    raise ValueError("shape must be 'flat' or 'image', not %r" % (shape,))
 
 
 # --- finding (or fetching) the data set -------------------------------------
@@ -165,9 +151,10 @@ def resolve_data_dir(data_dir=None, download=True):
         chosen = nested
     if not os.path.isdir(chosen):
         raise CifarError(
-            "CIFAR-10 folder %s does not exist.\nFix: pass --data-dir (or set "
-            "CIFAR10_DIR) to the cifar-10-batches-py folder of the python "
-            "version of CIFAR-10 (%s), or leave both unset to download it to %s."
+            "CIFAR-10 folder %s does not exist.\nFix: name the cifar-10-batches-py "
+            "folder of the python version of CIFAR-10 (%s) with --data-dir DIR or "
+            "CIFAR10_DIR=DIR (CIFAR10_DIR=DIR make mlp), or set neither to "
+            "download it to %s."
             % (chosen, URL, DEFAULT_DIR))
     return chosen
 
@@ -188,12 +175,26 @@ def md5sum(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
+def _remove_new_folders(path, stop):
+    """Remove path and its parents up to (not including) stop, where empty."""
+    while path and os.path.abspath(path) != os.path.abspath(stop):
+        try:
+            os.rmdir(path)
+        except OSError:
+            return
+        path = os.path.dirname(path)
+
+
 def download_CIFAR10(parent, url=URL, md5=MD5):
     """Download the official archive into parent/, check its md5, unpack it.
 
     The archive is written to a .part file first and unpacked only once its
     md5 matches, so an interrupted or corrupted download never looks complete.
+    A download that cannot start or breaks off leaves nothing behind.
     """
+    existing = parent
+    while existing and not os.path.isdir(existing):
+        existing = os.path.dirname(existing)
     os.makedirs(parent, exist_ok=True)
     archive = os.path.join(parent, os.path.basename(url))
     if not (os.path.exists(archive) and md5sum(archive) == md5):
@@ -209,9 +210,13 @@ def download_CIFAR10(parent, url=URL, md5=MD5):
                     _progress(done, total)
             sys.stderr.write("\n")
         except OSError as e:
+            if os.path.exists(part):
+                os.remove(part)
+            _remove_new_folders(parent, existing or os.curdir)
             raise CifarError("Could not download %s: %s\nFix: check the network, "
-                             "or download it by hand, unpack it and pass "
-                             "--data-dir to its cifar-10-batches-py folder." % (url, e))
+                             "or download it by hand, unpack it and name its "
+                             "cifar-10-batches-py folder: --data-dir DIR, or "
+                             "CIFAR10_DIR=DIR make mlp." % (url, e))
         got = md5sum(part)
         if got != md5:
             raise CifarError("Downloaded %s has md5 %s, expected %s (a damaged "
@@ -229,22 +234,16 @@ def load_dataset(data_dir=None):
     return load_CIFAR10(resolve_data_dir(data_dir))
 
 
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
-    """argparse's formatter that shows each option's default, except None
-    and a switch's False: there the help says what None means (for
-    --data-dir, the search order of resolve_data_dir), and "(default: None)"
-    would only confuse."""
-
-    def _get_help_string(self, action):
-        if action.default is None or action.default is False:
-            return action.help
-        return super()._get_help_string(action)
+def add_data_dir_option(parser):
+    """--data-dir, as every script of the tutorial takes it (resolve_data_dir)."""
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="the cifar-10-batches-py folder (default: $CIFAR10_DIR, "
+                        "else %s, downloaded there once)" % DEFAULT_DIR)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", help="cifar-10-batches-py folder "
-                        "(default: $CIFAR10_DIR, else %s, downloaded there)" % DEFAULT_DIR)
+    add_data_dir_option(parser)
     args = parser.parse_args(argv)
     try:
         root = resolve_data_dir(args.data_dir)

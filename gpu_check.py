@@ -7,8 +7,10 @@ graph: if any plain (CPU) Elemwise op is left in it, the work ran on the CPU.
 
 Source: Theano 1.0 docs, "Using the GPU" -> "Testing Theano with GPU".
 It exits 0 either way: running on the CPU is a valid result, not an error.
+Where the configuration asks for a GPU that Theano cannot use, a last line
+says why and where to read on (not part of Theano's program).
 """
-import compat  # noqa: F401  (must come before theano)
+import theano_today  # noqa: F401  (first: makes Theano 1.0.5 run on today's Python)
 
 import time
 
@@ -34,3 +36,8 @@ if numpy.any([isinstance(x.op, tensor.Elemwise) and
     print('Used the cpu')
 else:
     print('Used the gpu')
+
+# Not in Theano's program: why the CPU, where a GPU was asked for.
+note = theano_today.runtime.gpu_note()
+if note:
+    print(note)

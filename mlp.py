@@ -8,21 +8,38 @@ training set for validation and prints one row per epoch.
     python mlp.py                     # 50 epochs, as in the article
     python mlp.py --epochs 5 --save mlp.pkl
 """
-import compat  # noqa: F401  (must come before theano, lasagne and nolearn)
+import theano_today  # noqa: F401  (first: makes the 2015 stack run on today's Python)
 
+import numpy as np
 from lasagne import layers
 from lasagne.nonlinearities import softmax
 from lasagne.updates import nesterov_momentum
 
-import common
-# nolearn's NeuralNet, except that fit() copies the images to Theano (to the
-# GPU, on a GPU) once, instead of once per minibatch: see common.py
-from common import SharedDataNeuralNet as NeuralNet
+import cifar_loader
+from theano_today import cli, runtime
+from theano_today.shared_data import SharedDataNeuralNet
+
+# The article's settings
+EPOCHS = 50              # passes over the training images
+LEARNING_RATE = 0.01     # step size of Nesterov momentum
+MOMENTUM = 0.9           # how much of the last step each step keeps
+ARTICLE_ACCURACY = 0.41  # the article's test accuracy, to compare with
 
 
-def build_mlp(epochs=50, learning_rate=0.01, verbose=1):
-    """Input 1024 -> dense 100 (rectify) -> dense 10 (softmax)."""
-    return NeuralNet(
+def preprocess(X):
+    """Grayscale, values scaled to -0.5..0.5, each image one row of 1024."""
+    gray = cifar_loader.to_grayscale(X)
+    return (gray / 255 - 0.5).reshape(len(X), 32 * 32)
+
+
+def build_mlp(epochs=EPOCHS, learning_rate=LEARNING_RATE, verbose=1,
+              net_class=SharedDataNeuralNet):
+    """Input 1024 -> dense 100 (rectify) -> dense 10 (softmax).
+
+    net_class: SharedDataNeuralNet is nolearn's NeuralNet with the images
+    copied to Theano (to the GPU, on a GPU) once per fit instead of once per
+    minibatch; nolearn.lasagne.NeuralNet trains the same net, as in 2015."""
+    return net_class(
         layers=[
             ("input", layers.InputLayer),
             ("hidden", layers.DenseLayer),
@@ -36,27 +53,34 @@ def build_mlp(epochs=50, learning_rate=0.01, verbose=1):
         # optimization: minibatches of 128, Nesterov momentum
         update=nesterov_momentum,
         update_learning_rate=learning_rate,
-        update_momentum=0.9,
+        update_momentum=MOMENTUM,
         max_epochs=epochs,
         verbose=verbose,
     )
 
 
 def main(argv=None):
-    args = common.make_parser(__doc__.split("\n\n")[0], epochs=50,
-                              learning_rate=0.01).parse_args(argv)
-    print(common.describe_device())
-    common.seed_everything(args.seed)
+    args = cli.training_parser(__doc__, EPOCHS, LEARNING_RATE).parse_args(argv)
+    print(runtime.describe())
+    cli.seed_everything(args.seed)
 
-    # Load CIFAR-10 and flatten each grayscale image into 1024 values.
-    Xtr, Ytr, Xte, Yte = common.load_data(args.data_dir, "flat", args.limit)
+    # Load CIFAR-10: 50,000 training and 10,000 test images, 32x32 colour.
+    Xtr, Ytr, Xte, Yte = cli.load_cifar10(args.data_dir, args.limit)
 
-    # Build the network and train it.
+    # Preprocess: grayscale, centred on zero, flattened to 1024 values.
+    Xtr, Xte = preprocess(Xtr), preprocess(Xte)
+
+    # Build the network and train it (nolearn prints a row per epoch).
     net = build_mlp(args.epochs, args.learning_rate)
     net.fit(Xtr, Ytr)
+    if args.save:
+        net.save_params_to(args.save)
+        print("parameters saved to %s" % args.save)
 
     # Evaluate on the 10,000 test images it never saw.
-    return common.finish(net, Xte, Yte, args.save)
+    accuracy = np.mean(net.predict(Xte) == Yte)
+    print("test accuracy: %.4f (the article: %.2f)" % (accuracy, ARTICLE_ACCURACY))
+    return net
 
 
 if __name__ == "__main__":

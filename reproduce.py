@@ -3,6 +3,7 @@
 Trains the article's nets on the full CIFAR-10 and writes to results/:
 
     RESULTS.md            one row per run, the article's figures beside it
+                          (and README.md's compact table, for results/ itself)
     results.json          the same numbers, plus every epoch's history
     <run>-<device>-curves.png      training / validation loss, validation accuracy
     <run>-<device>-confusion.png   test-set confusion matrix (CNN runs)
@@ -18,14 +19,13 @@ table with the speed-up between them.
     python reproduce.py --quick         # a few hundred images, 1 epoch each: a smoke test
     python reproduce.py --resume        # continue from the saved -last.pkl parameters
     python reproduce.py --render-only   # redraw RESULTS.md and plots from results.json
-    python reproduce.py --merge gpu/results.json   # add rows measured elsewhere
+    python reproduce.py --merge gpu-results/results.json   # add rows measured elsewhere
 
 Ctrl-C stops the current run cleanly: its parameters so far are saved, its
 test accuracy is still measured and reported, and --resume carries on later.
 """
-import compat  # noqa: F401  (must come before theano, lasagne and nolearn)
+import theano_today  # noqa: F401  (first: makes the 2015 stack run on today's Python)
 
-import argparse
 import datetime
 import json
 import os
@@ -40,21 +40,33 @@ import numpy as np
 import theano
 
 import cifar_loader
-import common
-import speedups
-from ConvolutionNN import build_cnn
-from mlp import build_mlp
+import ConvolutionNN
+import mlp
+from theano_today import cli, runtime
 
-#: The runs, with the article's figures for them (None: the article gives none).
+HERE = os.path.dirname(os.path.abspath(__file__))
+#: The runs: the script that defines each net and its settings, and the
+#: article's figures (seconds per epoch on its GPU and its 32-core CPU).
 RUNS = {
-    "mlp": dict(build=build_mlp, shape="flat", epochs=50, learning_rate=0.01,
-                article_accuracy=0.41, article_gpu_s=0.5, article_cpu_s=1.3),
-    "cnn": dict(build=build_cnn, shape="image", epochs=5, learning_rate=0.015,
-                article_accuracy=0.61, article_gpu_s=12.8, article_cpu_s=177.0),
-    "cnn-long": dict(build=build_cnn, shape="image", epochs=50, learning_rate=0.005,
-                     article_accuracy=0.61, article_gpu_s=12.8, article_cpu_s=177.0),
+    "mlp": dict(script=mlp, build=mlp.build_mlp, epochs=mlp.EPOCHS,
+                learning_rate=mlp.LEARNING_RATE, article_accuracy=mlp.ARTICLE_ACCURACY,
+                article_gpu_s=0.5, article_cpu_s=1.3),
+    "cnn": dict(script=ConvolutionNN, build=ConvolutionNN.build_cnn,
+                epochs=ConvolutionNN.EPOCHS, learning_rate=ConvolutionNN.LEARNING_RATE,
+                article_accuracy=ConvolutionNN.ARTICLE_ACCURACY,
+                article_gpu_s=12.8, article_cpu_s=177.0),
+    "cnn-long": dict(script=ConvolutionNN, build=ConvolutionNN.build_cnn,
+                     epochs=ConvolutionNN.PROJECT_EPOCHS,
+                     learning_rate=ConvolutionNN.PROJECT_LEARNING_RATE,
+                     article_accuracy=ConvolutionNN.ARTICLE_ACCURACY,
+                     article_gpu_s=12.8, article_cpu_s=177.0),
 }
 QUICK_IMAGES = 500
+#: The repository's own results, whose table README.md shows between these lines.
+RESULTS_DIR = os.path.join(HERE, "results")
+README = os.path.join(HERE, "README.md")
+README_TABLE = ("<!-- results table: written by reproduce.py from results/results.json -->",
+                "<!-- end of results table -->")
 
 #: What differs from the article's set-up, for reading the table.
 NOTES = [
@@ -92,7 +104,7 @@ def device_info():
     of the device, and one of the host (to pair a GPU row with its CPU row)."""
     cpu = cpu_description()
     host = "%s (%s)" % (socket.gethostname(), cpu)
-    if speedups.gpu_active():
+    if runtime.gpu_active():
         from theano import gpuarray
         return "gpu", "GPU: %s" % gpuarray.type.get_context(None).devname, host
     return "cpu%d" % (os.cpu_count() or 1), cpu, host
@@ -146,6 +158,11 @@ def _write_json(path, data):
         json.dump(data, f, indent=1)
 
 
+def _write_text(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def _plain(history):
     """nolearn's history with numpy scalars turned into JSON numbers."""
     return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
@@ -171,8 +188,8 @@ def estimate_epoch_seconds(spec, Xtr, Ytr, batches=3):
 
 def train_run(name, spec, data, out_dir, tag, epochs, resume):
     """Train one net, evaluate it on the test set; returns its results row."""
-    Xtr, Ytr, Xte, Yte = data[spec["shape"]]
-    common.seed_everything(1)
+    Xtr, Ytr, Xte, Yte = data[spec["script"].__name__]
+    cli.seed_everything(1)
     net = spec["build"](epochs=epochs, learning_rate=spec["learning_rate"])
     checkpoint = Checkpoint(os.path.join(out_dir, "%s-%s" % (name, tag)))
     net.on_epoch_finished.append(checkpoint)
@@ -201,8 +218,8 @@ def train_run(name, spec, data, out_dir, tag, epochs, resume):
         if os.path.exists(checkpoint.best):
             net.verbose = 0  # load quietly: nolearn prints a line per parameter
             net.load_params_from(checkpoint.best)
-            row["best_params_test_accuracy"] = common.test_accuracy(net, Xte, Yte)
-    if spec["shape"] == "image":
+            row["best_params_test_accuracy"] = float(np.mean(net.predict(Xte) == Yte))
+    if spec["script"] is ConvolutionNN:
         from sklearn.metrics import confusion_matrix
         row["confusion"] = confusion_matrix(Yte, predicted, labels=range(10)).tolist()
     print("%s on %s: test accuracy %.4f%s" % (
@@ -236,6 +253,53 @@ def _fmt(value, pattern):
     return "-" if value is None else pattern % value
 
 
+def _epochs(row):
+    if not row.get("interrupted"):
+        return "%d" % row["epochs"]
+    return "%d of %d (interrupted)" % (row["epochs_done"], row["epochs"])
+
+
+def speedup_lines(results):
+    """One line per GPU row that has a CPU row of the same run and host."""
+    lines = []
+    for r in results["rows"]:
+        cpu = [c for c in results["rows"] if c["run"] == r["run"] and c["device"] != "gpu"
+               and c["host"] == r["host"]]
+        if r["device"] == "gpu" and cpu and r["median_epoch_s"] and cpu[0]["median_epoch_s"]:
+            lines.append("- %s: GPU %.3f s/epoch vs CPU %.3f s/epoch on the same machine: "
+                         "%.1fx (article: %.1fx)" % (
+                             r["run"], r["median_epoch_s"], cpu[0]["median_epoch_s"],
+                             cpu[0]["median_epoch_s"] / r["median_epoch_s"],
+                             RUNS[r["run"]]["article_cpu_s"] / RUNS[r["run"]]["article_gpu_s"]))
+    return lines
+
+
+def readme_table(results):
+    """The compact table README.md shows: accuracy and speed beside the article's."""
+    lines = ["| run | device | epochs | test accuracy | article | s/epoch "
+             "| article s/epoch (GPU / CPU) |", "|---|---|---|---|---|---|---|"]
+    for r in results["rows"]:
+        spec = RUNS.get(r["run"], {})
+        lines.append("| %s | %s | %s | %s | %s | %s | %s / %s |" % (
+            r["run"], r["device"], _epochs(r), _fmt(r["test_accuracy"], "%.4f"), _fmt(spec.get("article_accuracy"), "%.2f"),
+            _fmt(r["median_epoch_s"], "%.3f"),
+            spec.get("article_gpu_s", "-"), spec.get("article_cpu_s", "-")))
+    return "\n".join(lines + [""] + speedup_lines(results)) + "\n"
+
+
+def update_readme(results, readme=README):
+    """Put readme_table(results) between the README_TABLE lines of readme."""
+    with open(readme) as f:
+        text = f.read()
+    start, end = README_TABLE
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    table = readme_table(results)
+    _atomic(lambda p: _write_text(p, head + start + "\n" + table + end + tail), readme)
+
+
 def results_markdown(results):
     lines = [
         "# Results: the article's table, rebuilt",
@@ -250,10 +314,8 @@ def results_markdown(results):
     ]
     for r in results["rows"]:
         spec = RUNS.get(r["run"], {})
-        epochs = "%d" % r["epochs"] if not r.get("interrupted") else \
-            "%d of %d (interrupted)" % (r["epochs_done"], r["epochs"])
         lines.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            r["run"], r["device"], epochs, r["learning_rate"],
+            r["run"], r["device"], _epochs(r), r["learning_rate"],
             _fmt(r["test_accuracy"], "%.4f"),
             "-" if r.get("best_valid_accuracy") is None else
             "%.4f (%d)" % (r["best_valid_accuracy"], r["best_valid_epoch"]),
@@ -261,16 +323,7 @@ def results_markdown(results):
             _fmt(r["median_epoch_s"], "%.3f"),
             _fmt(spec.get("article_accuracy"), "%.2f"),
             "%s / %s" % (spec.get("article_gpu_s", "-"), spec.get("article_cpu_s", "-"))))
-    speedups = []
-    for r in results["rows"]:
-        cpu = [c for c in results["rows"] if c["run"] == r["run"] and c["device"] != "gpu"
-               and c["host"] == r["host"]]
-        if r["device"] == "gpu" and cpu and r["median_epoch_s"] and cpu[0]["median_epoch_s"]:
-            speedups.append("- %s: GPU %.3f s/epoch vs CPU %.3f s/epoch on the same machine: "
-                            "%.1fx (article: %.1fx)" % (
-                                r["run"], r["median_epoch_s"], cpu[0]["median_epoch_s"],
-                                cpu[0]["median_epoch_s"] / r["median_epoch_s"],
-                                RUNS[r["run"]]["article_cpu_s"] / RUNS[r["run"]]["article_gpu_s"]))
+    speedups = speedup_lines(results)
     if speedups:
         lines += ["", "## GPU speed-up", ""] + speedups
     lines += ["", "## Where each row ran", ""]
@@ -339,9 +392,12 @@ def plot_confusion(row, path):
 
 
 def render(out_dir, results):
-    """Write RESULTS.md and the plots (plots need matplotlib)."""
+    """Write RESULTS.md and the plots (plots need matplotlib); for the
+    repository's own results folder, README.md's table too."""
     with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:
         f.write(results_markdown(results))
+    if os.path.abspath(out_dir) == RESULTS_DIR:  # the published results
+        update_readme(results)
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -359,11 +415,8 @@ def render(out_dir, results):
 # --- main ----------------------------------------------------------------------
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=cifar_loader.HelpFormatter)
-    parser.add_argument("--data-dir", help="cifar-10-batches-py folder (default: "
-                        "$CIFAR10_DIR, else %s)" % cifar_loader.DEFAULT_DIR)
+    parser = cli.new_parser(__doc__)
+    cifar_loader.add_data_dir_option(parser)
     parser.add_argument("--out", default="results", help="folder for the results")
     parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS),
                         help="which runs to train")
@@ -393,17 +446,20 @@ def main(argv=None):
         print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
         return results
 
-    print(common.describe_device())
+    print(runtime.describe())
     tag, machine, host = device_info()
     limit = QUICK_IMAGES if args.quick else None
-    data = {shape: common.load_data(args.data_dir, shape, limit)
-            for shape in sorted({RUNS[name]["shape"] for name in args.runs})}
+    images = cli.load_cifar10(args.data_dir, limit)
+    data = {}
+    for script in {RUNS[name]["script"] for name in args.runs}:
+        Xtr, Ytr, Xte, Yte = images
+        data[script.__name__] = script.preprocess(Xtr), Ytr, script.preprocess(Xte), Yte
 
     plan, total = [], 0.0
     for name in args.runs:
         spec = RUNS[name]
         epochs = args.epochs or (1 if args.quick else spec["epochs"])
-        seconds = estimate_epoch_seconds(spec, *data[spec["shape"]][:2])
+        seconds = estimate_epoch_seconds(spec, *data[spec["script"].__name__][:2])
         plan.append((name, spec, epochs))
         total += epochs * seconds
         print("%-9s %3d epochs x ~%.1f s = ~%.1f min" % (name, epochs, seconds, epochs * seconds / 60))

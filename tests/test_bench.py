@@ -1,14 +1,14 @@
-"""bench.py and bench_gpu.py: what they count and print."""
+"""The lab's benchmarks (bench/): what they count and print."""
 import importlib.util
 import re
 
 import pytest
 
-from conftest import run_script
+from helpers import run_module
 
 
-def test_flop_count_matches_the_cnn_layers(compat_module):
-    import bench
+def test_flop_count_matches_the_cnn_layers(stack):
+    from bench import vs_pytorch
     from ConvolutionNN import build_cnn
     from lasagne.layers import Conv2DLayer, DenseLayer, get_output_shape
     net = build_cnn(verbose=0)
@@ -24,31 +24,30 @@ def test_flop_count_matches_the_cnn_layers(compat_module):
         elif isinstance(layer, DenseLayer):
             forward += 2 * layer.W.get_value().size
     # backward: gradients of inputs and weights, none for the image itself
-    assert bench.cnn_flops_per_sample() == 3 * forward - first_conv
+    assert vs_pytorch.cnn_flops_per_sample() == 3 * forward - first_conv
 
 
-def test_peak_is_estimated_from_the_cpu(compat_module):
-    import bench
-    peak = bench.peak_gflops(2)
+def test_peak_is_estimated_from_the_cpu(stack):
+    from bench import vs_pytorch
+    peak = vs_pytorch.peak_gflops(2)
     assert peak is None or 2 <= peak <= 2 * 6.0 * 64  # 2 cores, at most 6 GHz x 64
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None,
-                    reason="PyTorch is optional (requirements-bench.txt)")
-def test_pytorch_nets_have_the_same_parameters(compat_module):
-    import bench
-    from ConvolutionNN import build_cnn
-    from mlp import build_mlp
-    for name, build in (("mlp", build_mlp), ("cnn", build_cnn)):
+                    reason="PyTorch is optional (bench/requirements.txt)")
+def test_pytorch_nets_have_the_same_parameters(stack):
+    from bench import vs_pytorch
+    for name, (_, build) in vs_pytorch.NETS.items():
         net = build(verbose=0)
         net.initialize_layers()
         theano_count = sum(p.get_value().size for p in net.get_all_params())
-        torch_count = sum(p.numel() for p in bench.torch_model(name).parameters())
+        torch_count = sum(p.numel() for p in vs_pytorch.torch_model(name).parameters())
         assert theano_count == torch_count, name
 
 
-def test_help():
-    result = run_script("bench.py", "--help")
+@pytest.mark.slow
+def test_vs_pytorch_help():
+    result = run_module("bench.vs_pytorch", "--help")
     assert result.returncode == 0, result.stderr
     for option in ("--threads", "--batches", "--reps", "--nets", "--data-dir"):
         assert option in result.stdout, option
@@ -56,8 +55,9 @@ def test_help():
     assert "default: None" not in result.stdout, result.stdout
 
 
-def test_bench_gpu_times_each_way_of_feeding_the_data(shared_cifar_dir):
-    result = run_script("bench_gpu.py", "--data-dir", shared_cifar_dir, "--epochs", "2",
+@pytest.mark.slow
+def test_feeding_times_each_way_of_feeding_the_data(shared_cifar_dir):
+    result = run_module("bench.feeding", "--data-dir", shared_cifar_dir, "--epochs", "2",
                         "--nets", "mlp")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -72,12 +72,13 @@ def test_bench_gpu_times_each_way_of_feeding_the_data(shared_cifar_dir):
                         lines[-1])
 
 
-def test_bench_gpu_builds_the_scripts_nets(compat_module):
-    import bench_gpu
-    import common
-    import mlp
+def test_feeding_builds_the_scripts_nets_with_each_class(stack):
+    from bench import feeding
     from nolearn.lasagne import NeuralNet
-    stock, ours = bench_gpu.build("mlp", "nolearn"), bench_gpu.build("mlp", "shared")
-    assert type(stock) is NeuralNet and type(ours) is common.SharedDataNeuralNet
-    assert mlp.NeuralNet is common.SharedDataNeuralNet  # the script is left as it was
+    from theano_today.shared_data import SharedDataNeuralNet
+    stock, ours = feeding.build("mlp", "nolearn"), feeding.build("mlp", "shared")
+    gather = feeding.build("cnn", "gather")
+    assert type(stock) is NeuralNet and type(ours) is SharedDataNeuralNet
+    assert type(gather) is feeding.GatheringNeuralNet and not gather.slice_batches
     assert stock.hidden_num_units == ours.hidden_num_units == 100
+    assert gather.conv1_num_filters == 16

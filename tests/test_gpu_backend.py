@@ -6,13 +6,13 @@ uses (../shared/gpu, named by THEANO_GPU_ENV, as .ci/run does) and pocl, these
 tests run the GPU code path: device arrays, transfers, GPU ops. They check
 what no CPU test can: that SharedDataNeuralNet really keeps the images on the
 device and reads each minibatch there (a slice; a gather in its variant), and
-trains exactly as nolearn's per-minibatch copies do; and that speedups.py's
+trains exactly as nolearn's per-minibatch copies do; and that theano_today's
 multi_output_fusion merges GPU kernels (GpuElemwise with several outputs,
 which stock Theano never builds) and trains as the unmerged kernels do.
-Speed on pocl means nothing; gpu_reproduce.sh measures that on a real GPU.
+Speed on pocl means nothing; bench/gpu_reproduce.sh measures that on a GPU.
 
 pocl cannot build Theano's fused softmax/cross-entropy kernels, so those few
-ops stay on the host here (tests/opencl_env.sh); everything else is moved to
+ops stay on the host here (bench/opencl_env.sh); everything else is moved to
 the device as on a GPU.
 
 Skipped without THEANO_GPU_ENV or without an OpenCL platform
@@ -26,32 +26,24 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import REPO, SCRIPT_ENV
+from helpers import PROGRAMS, REPO, SCRIPT_ENV
 
 GPU_ENV = os.environ.get("THEANO_GPU_ENV")
 HAS_OPENCL = bool(glob.glob("/etc/OpenCL/vendors/*.icd")) and subprocess.run(
     "ldconfig -p | grep -q libOpenCL.so.1", shell=True).returncode == 0
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(not GPU_ENV, reason="THEANO_GPU_ENV (the folder of ../shared/gpu) "
                        "is not set"),
     pytest.mark.skipif(not HAS_OPENCL, reason="no OpenCL platform (apt-get install "
                        "pocl-opencl-icd ocl-icd-libopencl1 libclblast1)"),
 ]
 
-# env.sh sets PY and GPUFLAGS (device=cuda, float32, its OpenBLAS, its cache);
-# opencl_env.sh turns GPUFLAGS to OpenCL (pocl) and links the libraries
-IN_GPU_ENV = r'''
-source "$THEANO_GPU_ENV/env.sh" >/dev/null 2>&1 || { echo "env.sh failed" >&2; exit 90; }
-source tests/opencl_env.sh || exit 91
-export THEANO_FLAGS="$GPUFLAGS"
-exec "$PY" "$@"
-'''
-
-
 def run_in_gpu_env(tmp_path, *args):
+    """args run by the pygpu environment's Python on pocl (programs/in_gpu_env.sh)."""
     env = dict(SCRIPT_ENV, THEANO_GPU_ENV=GPU_ENV, LINKS=str(tmp_path / "links"))
-    result = subprocess.run(["bash", "-c", IN_GPU_ENV, "bash"] + [str(a) for a in args],
+    result = subprocess.run(["bash", str(PROGRAMS / "in_gpu_env.sh")] + [str(a) for a in args],
                             cwd=str(REPO), env=env, capture_output=True, text=True,
                             timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -61,7 +53,7 @@ def run_in_gpu_env(tmp_path, *args):
 @pytest.fixture(scope="module")
 def report(shared_cifar_dir, tmp_path_factory):
     result = run_in_gpu_env(tmp_path_factory.mktemp("opencl"),
-                            "tests/gpu_backend_run.py", shared_cifar_dir)
+                            PROGRAMS / "gpu_backend_run.py", shared_cifar_dir)
     return json.loads(result.stdout.splitlines()[-1])
 
 
@@ -96,8 +88,8 @@ def test_shared_data_stays_on_the_device(report):
 
 
 def test_fusion_check_of_the_device_script_passes(tmp_path):
-    # gpu_reproduce.sh runs it first on the GPU machine
-    result = run_in_gpu_env(tmp_path, "tests/fusion_check.py")
+    # bench/gpu_reproduce.sh runs it first on the GPU machine
+    result = run_in_gpu_env(tmp_path, "-m", "bench.fusion_check")
     assert result.stdout.strip().endswith("multi_output_fusion: ok"), result.stdout
 
 

@@ -1,4 +1,4 @@
-"""cifar_loader: reading the official batches, preprocessing, finding and
+"""cifar_loader: reading the official batches, grayscale, finding and
 fetching the data set, and the messages when something is wrong."""
 import hashlib
 import os
@@ -12,7 +12,7 @@ import pytest
 
 import cifar_loader
 from cifar_loader import CifarError
-from conftest import (ALL_BATCHES, N_PER_BATCH, assert_clean_failure,
+from helpers import (ALL_BATCHES, N_PER_BATCH, assert_clean_failure,
                       fixture_pixel, run_script, write_pickle)
 
 
@@ -62,7 +62,7 @@ def test_load_CIFAR10_concatenates_the_five_training_batches_in_order(cifar_dir)
     assert np.bincount(Ytr).tolist() == [5 * N_PER_BATCH // 10] * 10
 
 
-# --- preprocessing ----------------------------------------------------------
+# --- grayscale ----------------------------------------------------------------
 
 def test_to_grayscale_uses_the_luma_weights():
     X = np.zeros((4, 32, 32, 3), np.float32)
@@ -74,26 +74,6 @@ def test_to_grayscale_uses_the_luma_weights():
     assert gray.shape == (4, 32, 32) and gray.dtype == np.float32
     np.testing.assert_allclose(gray[:, 5, 7], [29.9, 58.7, 11.4, 2.99 + 11.74 + 3.42],
                                rtol=1e-6)
-
-
-def test_preprocess_range_and_shapes(cifar_dir):
-    X, _ = cifar_loader.load_CIFAR_batch(os.path.join(cifar_dir, "data_batch_1"))
-    X[0], X[1] = 0, 255  # one black, one white image
-    flat = cifar_loader.preprocess(X, "flat")
-    image = cifar_loader.preprocess(X, "image")
-    assert flat.shape == (N_PER_BATCH, 1024) and flat.dtype == np.float32
-    assert image.shape == (N_PER_BATCH, 1, 32, 32) and image.dtype == np.float32
-    assert flat.min() == pytest.approx(-0.5) and flat.max() == pytest.approx(0.5)
-    np.testing.assert_allclose(flat[0], -0.5)
-    np.testing.assert_allclose(flat[1], 0.5, rtol=1e-6)
-    np.testing.assert_array_equal(flat, image.reshape(N_PER_BATCH, 1024))
-    expected = cifar_loader.to_grayscale(X[2:3])[0, 4, 9] / 255 - 0.5
-    assert image[2, 0, 4, 9] == pytest.approx(expected)
-
-
-def test_preprocess_rejects_an_unknown_shape():
-    with pytest.raises(ValueError, match="flat"):
-        cifar_loader.preprocess(np.zeros((1, 32, 32, 3), np.float32), "square")
 
 
 # --- damaged or missing data: CifarError names the file and the fix -----------
@@ -248,10 +228,22 @@ def test_download_with_a_wrong_md5_unpacks_nothing(archive, tmp_path):
     assert [p.name for p in parent.iterdir()] == [path.name + ".part"]
 
 
-def test_download_error_names_the_url(tmp_path):
+def test_download_error_names_the_url_and_leaves_nothing_behind(tmp_path):
     url = (tmp_path / "absent.tar.gz").as_uri()
-    with pytest.raises(CifarError, match=re.escape("Could not download %s" % url)):
-        cifar_loader.download_CIFAR10(str(tmp_path / "data"), url=url)
+    with pytest.raises(CifarError, match=re.escape("Could not download %s" % url)) as error:
+        cifar_loader.download_CIFAR10(str(tmp_path / "data" / "cifar"), url=url)
+    assert "--data-dir DIR" in str(error.value)
+    assert "CIFAR10_DIR=DIR make mlp" in str(error.value)  # what make users can pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no empty data/ left
+
+
+def test_download_error_keeps_a_folder_that_was_there(tmp_path):
+    url = (tmp_path / "absent.tar.gz").as_uri()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    with pytest.raises(CifarError):
+        cifar_loader.download_CIFAR10(str(mine), url=url)
+    assert mine.is_dir()
 
 
 # --- the command line -----------------------------------------------------------

@@ -10,8 +10,9 @@ import pytest
 
 import cifar_loader
 
-pytestmark = pytest.mark.skipif(not os.environ.get("CIFAR10_DIR"),
-                                reason="CIFAR10_DIR is not set")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not os.environ.get("CIFAR10_DIR"),
+                                 reason="CIFAR10_DIR is not set")]
 
 
 @pytest.fixture(scope="module")
@@ -41,10 +42,11 @@ def test_pixels_are_bytes(cifar10):
         assert np.array_equal(X[:1000], np.round(X[:1000]))
 
 
-def test_preprocessing_on_a_slice(cifar10):
+def test_preprocessing_on_a_slice(cifar10, stack):
+    import ConvolutionNN
+    import mlp
     X = cifar10[0][:2000]
-    flat = cifar_loader.preprocess(X, "flat")
-    image = cifar_loader.preprocess(X, "image")
+    flat, image = mlp.preprocess(X), ConvolutionNN.preprocess(X)
     assert flat.shape == (2000, 1024) and image.shape == (2000, 1, 32, 32)
     assert flat.dtype == image.dtype == np.float32
     assert -0.5 <= flat.min() < -0.4 and 0.4 < flat.max() <= 0.5

@@ -1,5 +1,5 @@
 """reproduce.py: the whole pipeline in --quick mode, plots, saved parameters,
-Ctrl-C and --resume, and merging rows measured elsewhere."""
+Ctrl-C and --resume, merging rows measured elsewhere, and README.md's table."""
 import json
 import os
 import signal
@@ -10,9 +10,13 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, SCRIPT_ENV, run_script
+import cifar_loader
+
+from helpers import REPO, SCRIPT_ENV, run_script
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +63,15 @@ def test_quick_run_draws_the_plots(quick):
     assert not (out / ("mlp-%s-confusion.png" % results["rows"][0]["device"])).exists()
 
 
-def test_saved_parameters_predict_the_same_labels(quick, shared_cifar_dir, compat_module):
+def test_saved_parameters_predict_the_same_labels(quick, shared_cifar_dir, stack):
     out, results = quick
-    import common
-    from ConvolutionNN import build_cnn
+    import ConvolutionNN
     from sklearn.metrics import confusion_matrix
     row = [r for r in results["rows"] if r["run"] == "cnn"][0]
-    net = build_cnn(verbose=0)
+    net = ConvolutionNN.build_cnn(verbose=0)
     net.load_params_from(str(out / ("cnn-%s-last.pkl" % row["device"])))
-    _, _, Xte, Yte = common.load_data(str(shared_cifar_dir), "image", limit=500)
+    _, _, Xte, Yte = cifar_loader.load_CIFAR10(str(shared_cifar_dir))
+    Xte, Yte = ConvolutionNN.preprocess(Xte[:500]), Yte[:500]
     predicted = net.predict(Xte)
     assert confusion_matrix(Yte, predicted, labels=range(10)).tolist() == row["confusion"]
     assert np.mean(predicted == Yte) == row["test_accuracy"]

@@ -1,14 +1,38 @@
-"""mlp.py and ConvolutionNN.py end to end, on the small fixture data set."""
+"""mlp.py and ConvolutionNN.py: their preprocessing, and end to end on the
+small fixture data set."""
 import os
 import re
 
 import numpy as np
 import pytest
 
-from conftest import assert_clean_failure, run_script
+import cifar_loader
+from helpers import N_PER_BATCH, assert_clean_failure, run_script
 
-ACCURACY = re.compile(r"^test accuracy: \d\.\d{4}$")
+ACCURACY = re.compile(r"^test accuracy: \d\.\d{4} \(the article: 0\.[46]1\)$")
 SCRIPTS = ["mlp.py", "ConvolutionNN.py"]
+
+
+# --- the article's preprocessing -------------------------------------------------
+
+def test_preprocess_range_and_shapes(stack, cifar_dir):
+    import ConvolutionNN
+    import mlp
+    X, _ = cifar_loader.load_CIFAR_batch(os.path.join(cifar_dir, "data_batch_1"))
+    X[0], X[1] = 0, 255  # one black, one white image
+    flat, image = mlp.preprocess(X), ConvolutionNN.preprocess(X)
+    assert flat.shape == (N_PER_BATCH, 1024) and flat.dtype == np.float32
+    assert image.shape == (N_PER_BATCH, 1, 32, 32) and image.dtype == np.float32
+    assert flat.min() == pytest.approx(-0.5) and flat.max() == pytest.approx(0.5)
+    np.testing.assert_allclose(flat[0], -0.5)
+    np.testing.assert_allclose(flat[1], 0.5, rtol=1e-6)
+    np.testing.assert_array_equal(flat, image.reshape(N_PER_BATCH, 1024))  # same input
+    expected = cifar_loader.to_grayscale(X[2:3])[0, 4, 9] / 255 - 0.5
+    assert image[2, 0, 4, 9] == pytest.approx(expected)
+
+
+# --- end to end ---------------------------------------------------------------------
+
 
 
 def train(script, data_dir, *args):
@@ -20,9 +44,8 @@ def train(script, data_dir, *args):
 
 def epoch_rows(stdout):
     """nolearn's per-epoch rows (epoch, losses, ratio, accuracy), no duration."""
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", stdout)  # nolearn colours the losses
     return re.findall(r"^ +(\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+) ",
-                      plain, re.MULTILINE)
+                      stdout, re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +60,7 @@ def mlp_runs(shared_cifar_dir):
     return run
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_one_epoch_ends_with_the_test_accuracy(script, shared_cifar_dir, mlp_runs):
     if script == "mlp.py":
@@ -44,11 +68,14 @@ def test_one_epoch_ends_with_the_test_accuracy(script, shared_cifar_dir, mlp_run
     else:
         stdout = train(script, shared_cifar_dir, "--seed", "7").stdout
     lines = stdout.splitlines()
-    assert lines[0].startswith("Theano 1.0.5 on cpu, floatX=float32")
+    assert lines[0].startswith("Theano 1.0.5 on cpu") and "floatX=float32" in lines[0]
     assert len(epoch_rows(stdout)) == 1
     assert ACCURACY.match(lines[-1]), lines[-1]
+    # a pipe gets nolearn's epoch table as plain text, without colour codes
+    assert "\x1b[" not in stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_help_lists_the_options(script):
     result = run_script(script, "--help")
@@ -60,12 +87,14 @@ def test_help_lists_the_options(script):
     assert "default: None" not in result.stdout, result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_bad_data_dir_is_a_clear_error(script, cifar_dir):
     result = run_script(script, "--data-dir", cifar_dir + "-missing", "--epochs", "1")
     assert_clean_failure(result, "does not exist", "Fix:")
 
 
+@pytest.mark.slow
 def test_damaged_data_names_each_file(cifar_dir):
     os.remove(os.path.join(cifar_dir, "data_batch_2"))
     with open(os.path.join(cifar_dir, "test_batch"), "r+b") as f:
@@ -74,6 +103,7 @@ def test_damaged_data_names_each_file(cifar_dir):
     assert_clean_failure(result, "data_batch_2: missing", "test_batch: truncated", "Fix:")
 
 
+@pytest.mark.slow
 def test_same_seed_same_result_other_seed_other_result(shared_cifar_dir, mlp_runs):
     first, other = mlp_runs("7"), mlp_runs("8")
     again = train("mlp.py", shared_cifar_dir, "--seed", "7").stdout
@@ -82,28 +112,18 @@ def test_same_seed_same_result_other_seed_other_result(shared_cifar_dir, mlp_run
     assert epoch_rows(first) != epoch_rows(other)
 
 
-def test_saved_parameters_reload_into_a_fresh_net(compat_module, shared_cifar_dir,
-                                                  tmp_path, monkeypatch, capsys):
-    import common
+@pytest.mark.slow
+def test_saved_parameters_reload_into_a_fresh_net(stack, shared_cifar_dir, tmp_path, capsys):
     import mlp
-
-    trained = {}
-    real_finish = common.finish
-
-    def spy(net, Xte, Yte, save=None):
-        trained.update(net=net, X=Xte)
-        return real_finish(net, Xte, Yte, save)
-
-    monkeypatch.setattr(common, "finish", spy)
     params = tmp_path / "mlp.pkl"
-    mlp.main(["--data-dir", shared_cifar_dir, "--epochs", "1", "--save", str(params)])
+    trained = mlp.main(["--data-dir", shared_cifar_dir, "--epochs", "1",
+                        "--save", str(params)])
     assert "parameters saved to %s" % params in capsys.readouterr().out
 
-    X = trained["X"]
+    X = mlp.preprocess(cifar_loader.load_CIFAR10(shared_cifar_dir)[2])
     fresh = mlp.build_mlp(verbose=0)
     fresh.initialize()
-    assert not np.allclose(fresh.predict_proba(X), trained["net"].predict_proba(X))
+    assert not np.allclose(fresh.predict_proba(X), trained.predict_proba(X))
     fresh.load_params_from(str(params))
-    np.testing.assert_allclose(fresh.predict_proba(X), trained["net"].predict_proba(X),
-                               rtol=1e-6)
-    np.testing.assert_array_equal(fresh.predict(X), trained["net"].predict(X))
+    np.testing.assert_allclose(fresh.predict_proba(X), trained.predict_proba(X), rtol=1e-6)
+    np.testing.assert_array_equal(fresh.predict(X), trained.predict(X))

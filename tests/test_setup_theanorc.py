@@ -5,7 +5,7 @@ import re
 import pytest
 
 import setup_theanorc
-from conftest import REPO, assert_clean_failure, run_script
+from helpers import REPO, assert_clean_failure, run_script
 
 REPO_THEANORC = (REPO / ".theanorc").read_bytes()
 BACKUP = re.compile(r"^\.theanorc\.backup-\d{8}-\d{6}$")

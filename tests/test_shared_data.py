@@ -1,39 +1,48 @@
-"""common.SharedDataNeuralNet: nolearn's training, with the data stored once.
+"""theano_today.shared_data.SharedDataNeuralNet: nolearn's training, with
+the data stored once.
 
 On the CPU it must train exactly as nolearn's NeuralNet does (the GPU run of
-gpu_reproduce.sh measures what it saves there).
+bench/gpu_reproduce.sh measures what it saves there).
 """
 import numpy as np
 import pytest
 
+import cifar_loader
+
 HISTORY_KEYS = ["epoch", "train_loss", "valid_loss", "valid_accuracy"]
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def data(compat_module, shared_cifar_dir):
-    import common
-    return {shape: common.load_data(shared_cifar_dir, shape)
-            for shape in ("flat", "image")}
+def data(stack, shared_cifar_dir):
+    import ConvolutionNN
+    import mlp
+    Xtr, Ytr, Xte, Yte = cifar_loader.load_CIFAR10(shared_cifar_dir)
+    return {name: (script.preprocess(Xtr), Ytr, script.preprocess(Xte), Yte)
+            for name, script in (("mlp", mlp), ("cnn", ConvolutionNN))}
 
 
 def twins(name):
-    """The net as the script builds it, and the same net as nolearn's NeuralNet
-    (bench_gpu.build makes both)."""
-    import bench_gpu
-    import common
+    """The net as the script builds it, and the same net as nolearn's NeuralNet."""
     import nolearn.lasagne
-    ours, stock = bench_gpu.build(name, "shared"), bench_gpu.build(name, "nolearn")
-    assert type(ours) is common.SharedDataNeuralNet
+    from ConvolutionNN import build_cnn
+    from mlp import build_mlp
+    from theano_today.cli import seed_everything
+    from theano_today.shared_data import SharedDataNeuralNet
+    build = {"mlp": build_mlp, "cnn": build_cnn}[name]
+    ours, stock = build(verbose=0), build(verbose=0, net_class=nolearn.lasagne.NeuralNet)
+    assert type(ours) is SharedDataNeuralNet
     assert type(stock) is nolearn.lasagne.NeuralNet
     for net in (ours, stock):  # the same initial weights: Lasagne draws them here
-        common.seed_everything(3)
+        seed_everything(3)
         net.initialize()
     return ours, stock
 
 
-@pytest.mark.parametrize("name, shape, epochs", [("mlp", "flat", 3), ("cnn", "image", 1)])
-def test_trains_exactly_as_nolearn(data, name, shape, epochs):
-    Xtr, Ytr, Xte, Yte = data[shape]
+@pytest.mark.parametrize("name, epochs", [("mlp", 3), ("cnn", 1)])
+def test_trains_exactly_as_nolearn(data, name, epochs):
+    Xtr, Ytr, Xte, Yte = data[name]
     ours, stock = twins(name)
     ours.fit(Xtr, Ytr, epochs=epochs)
     stock.fit(Xtr, Ytr, epochs=epochs)
@@ -49,7 +58,7 @@ def test_trains_exactly_as_nolearn(data, name, shape, epochs):
 
 
 def test_store_holds_the_training_part_first(data):
-    Xtr, Ytr, _, _ = data["flat"]
+    Xtr, Ytr, _, _ = data["mlp"]
     ours, stock = twins("mlp")
     positions = ours.store(Xtr, Ytr)
     stored = ours.images_.get_value()
@@ -62,7 +71,7 @@ def test_store_holds_the_training_part_first(data):
 
 
 def test_steps_read_runs_as_slices_and_gather_the_rest(data):
-    Xtr, Ytr, _, _ = data["flat"]
+    Xtr, Ytr, _, _ = data["mlp"]
     ours, stock = twins("mlp")
     positions = ours.store(Xtr, Ytr)
     step = ours.eval_iter_
@@ -78,7 +87,7 @@ def test_steps_read_runs_as_slices_and_gather_the_rest(data):
 
 
 def test_fit_reads_every_minibatch_as_a_slice(data):
-    Xtr, Ytr, _, _ = data["flat"]
+    Xtr, Ytr, _, _ = data["mlp"]
     ours, _ = twins("mlp")
     ours.fit(Xtr, Ytr, epochs=1)
     assert ours.train_iter_.gathered is None and ours.eval_iter_.gathered is None
@@ -86,7 +95,7 @@ def test_fit_reads_every_minibatch_as_a_slice(data):
 
 def test_shuffled_minibatches_are_gathered_and_train_as_nolearn(data):
     from nolearn.lasagne import BatchIterator
-    Xtr, Ytr, _, _ = data["flat"]
+    Xtr, Ytr, _, _ = data["mlp"]
     ours, stock = twins("mlp")
     for net in (ours, stock):
         net.batch_iterator_train = BatchIterator(batch_size=128, shuffle=True, seed=5)
@@ -98,7 +107,7 @@ def test_shuffled_minibatches_are_gathered_and_train_as_nolearn(data):
 
 
 def test_a_split_that_is_no_partition_keeps_x_order_and_trains_as_nolearn(data):
-    Xtr, Ytr, _, _ = data["flat"]
+    Xtr, Ytr, _, _ = data["mlp"]
     ours, stock = twins("mlp")
 
     def train_on_all_validate_on_some(X, y, net):  # the validation images overlap
@@ -114,7 +123,7 @@ def test_a_split_that_is_no_partition_keeps_x_order_and_trains_as_nolearn(data):
 
 def test_store_rejects_mismatched_data(data):
     from mlp import build_mlp
-    Xtr, Ytr, _, _ = data["flat"]
+    Xtr, Ytr, _, _ = data["mlp"]
     net = build_mlp(verbose=0)
     with pytest.raises(ValueError, match="one label each"):
         net.store(Xtr, Ytr[:-1])
@@ -122,7 +131,7 @@ def test_store_rejects_mismatched_data(data):
         net.store(Xtr.reshape(-1, 1, 32, 32), Ytr)
 
 
-def test_unsupported_nets_are_told_to_use_nolearns(compat_module):
+def test_unsupported_nets_are_told_to_use_nolearns(stack):
     from mlp import build_mlp
     net = build_mlp(verbose=0)
     net.custom_scores = [("top-1", lambda y, p: 0.0)]

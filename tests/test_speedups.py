@@ -1,12 +1,13 @@
-"""speedups.py: each speed-up gives the numbers of Theano's stock implementation."""
+"""theano_today's speed-ups (pooling, batched_conv, fusion): each gives the
+numbers of Theano's stock implementation."""
 import numpy as np
 import pytest
 
-from conftest import cnn_training_step, run_python
+from helpers import cnn_training_step, run_program
 
 
 @pytest.fixture(scope="module")
-def theano_parts(compat_module):
+def theano_parts(stack):
     import theano
     import theano.tensor as T
     from theano.tensor.signal.pool import pool_2d
@@ -46,7 +47,7 @@ def test_fast_max_pool_grad_equals_theano(theano_parts, shape):
 
 def test_fast_max_pool_grad_python_fallback_agrees(theano_parts):
     theano, T, pool_2d = theano_parts
-    from speedups import FastMaxPoolGrad
+    from theano_today.pooling import FastMaxPoolGrad
     fast, _ = pool_grad_functions(theano, T, pool_2d, ws=(3, 2))
     rng = np.random.RandomState(1)
     x = np.maximum(rng.randn(2, 3, 7, 9), 0).astype(theano.config.floatX)
@@ -83,7 +84,7 @@ def test_fast_max_pool_equals_theano(theano_parts, shape, ws):
     assert got.shape == (shape[0], shape[1], shape[2] // ws[0], shape[3] // ws[1])
     np.testing.assert_array_equal(got, stock(data))
     # and the Python implementation Theano falls back on
-    from speedups import FastMaxPool
+    from theano_today.pooling import FastMaxPool
     op = FastMaxPool(ws)
     out = [[None]]
     op.perform(op.make_node(data), [data], out)
@@ -107,32 +108,9 @@ def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
         np.testing.assert_array_equal(got, want)
 
 
-BATCHED_CONV_CHECK = """
-import sys; sys.path.insert(0, 'tests')
-import compat, numpy as np, theano, theano.tensor as T, speedups
-from conftest import cnn_training_step
-speedups.register(batched_conv=True)  # on the CPU too, to compare with CorrMM
-inputs, outputs = cnn_training_step(T)
-mode = theano.compile.get_default_mode()
-batched = theano.function(inputs, outputs, mode=mode)
-stock = theano.function(inputs, outputs, mode=mode.excluding('batched_conv'))
-names = lambda f: {type(n.op).__name__ for n in f.maker.fgraph.toposort()}
-assert not any('Corr' in n for n in names(batched)), names(batched)
-assert 'Dot' not in names(batched) and 'Dot22' in names(batched), names(batched)
-assert 'Images2Neibs' in names(batched) and 'Join' not in names(batched), names(batched)
-assert {'CorrMM', 'CorrMM_gradWeights', 'CorrMM_gradInputs'} <= names(stock)
-rng = np.random.RandomState(0)
-X = (rng.rand(16, 1, 32, 32) - 0.5).astype('float32')
-Y = rng.randint(0, 10, 16).astype('int32')
-for got, want in zip(batched(X, Y), stock(X, Y)):
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6 * abs(want).max())
-print('batched conv agrees')
-"""
-
-
 def test_batched_conv_columns_are_im2col(theano_parts):
     theano, T, _ = theano_parts
-    from speedups import _columns
+    from theano_today.batched_conv import _columns
     n, c, h, w, kh, kw = 3, 2, 6, 5, 3, 2
     oh, ow = h - kh + 1, w - kw + 1
     img = np.random.RandomState(4).randn(n, c, h, w).astype("float32")
@@ -145,82 +123,28 @@ def test_batched_conv_columns_are_im2col(theano_parts):
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_batched_conv_equals_corrmm_with_gradients():
-    # in a fresh interpreter: registering batched_conv changes every later graph
-    result = run_python("-c", BATCHED_CONV_CHECK)
+    result = run_program("batched_conv_check.py")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("batched conv agrees")
 
 
-def test_batched_conv_is_off_on_the_cpu(compat_module):
-    import speedups
+def test_batched_conv_is_off_on_the_cpu(stack):
     from theano.compile import optdb
-    assert not speedups.gpu_active()
+    assert not stack.runtime.gpu_active()
     assert "local_batched_conv" not in optdb["stabilize"].__db__
     assert "local_fast_max_pool_grad" in optdb["specialize_device"].__db__
     assert "local_fast_max_pool" in optdb["specialize_device"].__db__
 
 
-FUSION_CHECK = """
-import sys; sys.path.insert(0, 'tests')
-import compat, numpy as np, theano, theano.tensor as T, speedups
-from lasagne.layers import get_all_params
-from theano.tensor.elemwise import Elemwise
-from fusion_check import nesterov_training, trainer
-from mlp import build_mlp
-speedups.register(fusion=True)  # on the CPU too, where it is off by default
-theano.config.on_opt_error = 'raise'  # a failing rewrite fails here instead of being skipped
-mode = theano.compile.get_default_mode()
-loops = lambda f: [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Elemwise)]
-fused = lambda f: [n for n in loops(f) if type(n.op) is speedups.FusedElemwise]
-
-# the article's MLP, one training step with its Nesterov momentum
-net = build_mlp(verbose=0)
-net.initialize_layers()
-x, y = net.layers_['input'].input_var, T.ivector()
-loss, updates = nesterov_training(net.layers_['output'], y)
-params = get_all_params(net.layers_['output'], trainable=True)
-rng = np.random.RandomState(0)
-data = (rng.rand(128, 1024) - 0.5).astype('float32'), rng.randint(0, 10, 128).astype('int32')
-train = trainer([x, y], loss, updates, data, steps=5)
-
-ours, ours_losses, ours_values = train(mode)
-stock, stock_losses, stock_values = train(mode.excluding('multi_output_fusion'))
-python, python_losses, _ = train(theano.compile.Mode(linker='py', optimizer=mode.optimizer))
-# each parameter and its velocity: one loop computes both new values
-update_loops = lambda f: {out.owner for out in f.maker.fgraph.outputs[1:]}
-assert len(update_loops(stock)) == 2 * len(params), update_loops(stock)
-assert len(update_loops(ours)) == len(params), update_loops(ours)
-assert update_loops(ours) <= set(fused(ours)) and fused(python)
-assert not any(n.op.inplace_pattern for n in fused(ours))
-assert not fused(stock)
-np.testing.assert_allclose(ours_losses, stock_losses, rtol=1e-6)
-np.testing.assert_allclose(python_losses, stock_losses, rtol=1e-5)
-for got, want in zip(ours_values, stock_values):
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
-print('mlp loops: %d fused, %d stock' % (len(loops(ours)), len(loops(stock))))
-
-# not merged: a consumer that also needs the producer through another node
-# (a cycle), and a producer result that the consumer's loop broadcasts
-v, row, m = T.fvector(), T.frow(), T.fmatrix()
-a, r = T.exp(v), T.exp(row)
-f = theano.function([v, row, m], [a * a.sum(), r + m, r.sum()], mode=mode)
-assert not fused(f), fused(f)
-vv, rr, mm = np.float32([0.5, -1.0]), np.float32([[1.0, 2.0]]), np.ones((3, 2), 'float32')
-want = [np.exp(vv) * np.exp(vv).sum(), np.exp(rr) + mm, np.exp(rr).sum()]
-for got, w in zip(f(vv, rr, mm), want):
-    np.testing.assert_allclose(got, w, rtol=1e-6)
-print('multi-output fusion agrees')
-"""
-
-
+@pytest.mark.slow
 def test_multi_output_fusion_merges_updates_and_agrees():
-    # in a fresh interpreter: registering the fusion changes every later graph
-    result = run_python("-c", FUSION_CHECK)
+    result = run_program("fusion_cpu_check.py")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("multi-output fusion agrees")
 
 
-def test_multi_output_fusion_is_off_on_the_cpu(compat_module):
+def test_multi_output_fusion_is_off_on_the_cpu(stack):
     from theano.compile import optdb
     assert "multi_output_fusion_pass" not in optdb.__db__

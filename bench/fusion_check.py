@@ -1,25 +1,21 @@
 """Do multi_output_fusion's merged kernels compute right on this device?
 
-Run by gpu_reproduce.sh first thing on the GPU machine (and by
+Run by bench/gpu_reproduce.sh first thing on the GPU machine (and by
 tests/test_gpu_backend.py on pocl): three training steps of a small dense
 softmax layer with Lasagne's Nesterov momentum, the article's update, once
-with speedups.py's merged kernels and once without; the losses and the new
-parameters and velocities must agree. Prints 'multi_output_fusion: ok', or
-fails (non-zero exit) and gpu_reproduce.sh goes on without the fusion.
-tests/test_speedups.py uses its two helpers for the same check on the CPU.
+with theano_today.fusion's merged kernels and once without; the losses and
+the new parameters and velocities must agree. Prints 'multi_output_fusion:
+ok', or fails (non-zero exit) and gpu_reproduce.sh goes on without the fusion.
+tests/programs/fusion_cpu_check.py uses its two helpers for the same check on the CPU.
 
-    THEANO_FLAGS=device=cuda python tests/fusion_check.py
+    THEANO_FLAGS=device=cuda python -m bench.fusion_check
 """
-import os
-import sys
+import theano_today  # noqa: F401  (first: makes the 2015 stack run on today's Python)
 
-sys.path.insert(0, os.getcwd())
-import compat  # noqa: E402,F401  (before theano and lasagne)
-
-import lasagne  # noqa: E402
-import numpy as np  # noqa: E402
-import theano  # noqa: E402
-import theano.tensor as T  # noqa: E402
+import lasagne
+import numpy as np
+import theano
+import theano.tensor as T
 
 
 def nesterov_training(output_layer, y):

@@ -1,27 +1,28 @@
 """Run by tests/test_gpu_backend.py with the Python of the pygpu environment:
 the MLP of mlp.py trained on Theano's GPU back end, fed by nolearn's
 NeuralNet, by the scripts' SharedDataNeuralNet and by its gathering variant
-(bench_gpu.py's loaders), and by SharedDataNeuralNet again without
-speedups.py's multi_output_fusion; prints one JSON report.
+(bench/feeding.py's loaders), and by SharedDataNeuralNet again without
+theano_today's multi_output_fusion; prints one JSON report.
 
-    python tests/gpu_backend_run.py CIFAR_DIR
+    python tests/programs/gpu_backend_run.py CIFAR_DIR   (from the repository root)
 """
 import contextlib
 import json
 import os
 import sys
 
-sys.path.insert(0, os.getcwd())
-import compat  # noqa: E402,F401  (before theano, lasagne and nolearn)
+sys.path.insert(0, os.getcwd())  # the repository root: the pygpu Python has no PYTHONPATH
+import theano_today  # noqa: E402,F401  (first: makes the 2015 stack run on today's Python)
 
 import theano  # noqa: E402
 from theano import gpuarray  # noqa: E402
 from theano.compile import optdb  # noqa: E402
 
-import bench_gpu  # noqa: E402
-import common  # noqa: E402
+import cifar_loader  # noqa: E402
+import mlp  # noqa: E402
 import reproduce  # noqa: E402
-import speedups  # noqa: E402
+from bench import feeding  # noqa: E402
+from theano_today import cli, runtime  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -36,14 +37,15 @@ def default_mode_excluding(tag):
 
 
 def main(data_dir):
-    X, y, Xte, _ = common.load_data(data_dir, "flat")
+    X, y, Xte, _ = cifar_loader.load_CIFAR10(data_dir)
+    X, Xte = mlp.preprocess(X), mlp.preprocess(Xte)
     report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated),
-              "gpu_active": speedups.gpu_active(), "device_info": reproduce.device_info()[0],
+              "gpu_active": runtime.gpu_active(), "device_info": reproduce.device_info()[0],
               "batched_conv": "local_batched_conv" in optdb["stabilize"].__db__}
     for name, loader in [("nolearn", "nolearn"), ("gather", "gather"), ("shared", "shared"),
                          ("unfused", "shared")]:
-        common.seed_everything(1)
-        net = bench_gpu.build("mlp", loader)
+        cli.seed_everything(1)
+        net = feeding.build("mlp", loader)
         with (default_mode_excluding("multi_output_fusion") if name == "unfused"
               else contextlib.nullcontext()):
             net.fit(X, y, epochs=2)

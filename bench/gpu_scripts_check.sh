@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# README "Using a GPU", step 5, on the GPU machine: the article's scripts,
+# docs/gpu.md, step 5, on the GPU machine: the article's scripts,
 # unchanged, on the GPU (mlp.py, ConvolutionNN.py, then mlp.py with
 # allow_gc=False), with the Debian pygpu stack prepared in .gpu/ and the
 # repository's .theanorc, as gpu_reproduce.sh uses them. Writes the log to
 # $OUT/scripts-gpu-log.txt (default /tmp/out); the log of its run on the H100
 # is results/device/run4/log.txt.
 set -uo pipefail
+cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/out}; mkdir -p "$OUT"
 exec > >(tee "$OUT/scripts-gpu-log.txt") 2>&1
 export PYTHONUNBUFFERED=1 THEANORC=$PWD/.theanorc

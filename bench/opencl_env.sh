@@ -1,8 +1,8 @@
 # Source after ../shared/gpu/env.sh: points its GPU flags at OpenCL device
 # opencl0:0, where pocl (an OpenCL on the CPU) runs Theano's GPU back end, so
-# the GPU code paths run on a machine without a GPU. Used by
-# tests/test_gpu_backend.py and by a dry run of gpu_reproduce.sh
-# (OPENCL_DRY_RUN=1). Needs: apt-get install pocl-opencl-icd ocl-icd-libopencl1 libclblast1
+# the GPU code paths run on a machine without a GPU. Used by a dry run of
+# bench/gpu_reproduce.sh (OPENCL_DRY_RUN=1) and by tests/test_gpu_backend.py.
+# Needs: apt-get install pocl-opencl-icd ocl-icd-libopencl1 libclblast1
 #
 # libgpuarray opens libOpenCL.so and libclblast.so by those names, which only
 # -dev packages provide: link them (into $LINKS, default /tmp/opencl-links).

@@ -7,7 +7,7 @@ Each net trains a few epochs with the article's settings, once per loader:
            array, so on a GPU each step starts with a host-to-device copy
   gather   the images are copied to Theano once per fit; each step sends
            its minibatch's positions and gathers those images there
-  shared   common.SharedDataNeuralNet, what mlp.py and ConvolutionNN.py use:
+  shared   SharedDataNeuralNet (theano_today), what mlp.py and ConvolutionNN.py use:
            stored once, in the order nolearn visits them, so each step
            reads its minibatch as a slice (start, stop) of the store
 
@@ -15,39 +15,40 @@ Figures are nolearn's own 'dur' (a training and a validation pass, after
 compilation), median over the epochs. Theano's flags apply as usual, so a
 flag's effect is a second run with it, for example on the GPU:
 
-    THEANO_FLAGS=device=cuda python bench_gpu.py
-    THEANO_FLAGS=device=cuda,allow_gc=False python bench_gpu.py
-    THEANO_FLAGS=device=cuda,optimizer_excluding=multi_output_fusion python bench_gpu.py
-    THEANO_FLAGS=device=cpu python bench_gpu.py --nets mlp
+    THEANO_FLAGS=device=cuda python -m bench.feeding
+    THEANO_FLAGS=device=cuda,allow_gc=False python -m bench.feeding
+    THEANO_FLAGS=device=cuda,optimizer_excluding=multi_output_fusion python -m bench.feeding
+    THEANO_FLAGS=device=cpu python -m bench.feeding --nets mlp
 
 The last line reads `s/epoch: mlp nolearn=X gather=Y shared=Z cnn nolearn=...`.
 """
-import compat  # noqa: F401  (must come before theano, lasagne and nolearn)
+import theano_today  # noqa: F401  (first: makes the 2015 stack run on today's Python)
 
 import sys
 
 import nolearn.lasagne
 import numpy as np
 
-import common
 import ConvolutionNN
 import mlp
+from theano_today import cli, runtime
+from theano_today.shared_data import SharedDataNeuralNet
 
-NETS = {"mlp": (mlp, mlp.build_mlp, "flat", 0.01),
-        "cnn": (ConvolutionNN, ConvolutionNN.build_cnn, "image", 0.015)}
+#: Each net: the script that defines it (its build function and preprocessing).
+NETS = {"mlp": (mlp, mlp.build_mlp), "cnn": (ConvolutionNN, ConvolutionNN.build_cnn)}
 
 
-class GatheringNeuralNet(common.SharedDataNeuralNet):
+class GatheringNeuralNet(SharedDataNeuralNet):
     """SharedDataNeuralNet that gathers every minibatch by its positions."""
     slice_batches = False
 
 
 LOADERS = {"nolearn": nolearn.lasagne.NeuralNet, "gather": GatheringNeuralNet,
-           "shared": common.SharedDataNeuralNet}
+           "shared": SharedDataNeuralNet}
 
 
 def parse_args(argv=None):
-    parser = common.data_parser(__doc__.split("\n\n")[0])
+    parser = cli.data_parser(__doc__)
     parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS),
                         help="nets to time")
     parser.add_argument("--loaders", nargs="+", default=["nolearn", "gather", "shared"],
@@ -58,18 +59,12 @@ def parse_args(argv=None):
 
 
 def build(name, loader):
-    """The script's own net, built with the given NeuralNet class."""
-    module, build_net, _, learning_rate = NETS[name]
-    scripts_class = module.NeuralNet
-    module.NeuralNet = LOADERS[loader]
-    try:
-        return build_net(learning_rate=learning_rate, verbose=0)
-    finally:
-        module.NeuralNet = scripts_class
+    """The script's own net, with the article's settings, as the loader's class."""
+    return NETS[name][1](verbose=0, net_class=LOADERS[loader])
 
 
 def seconds_per_epoch(name, loader, X, y, epochs):
-    common.seed_everything(1)
+    cli.seed_everything(1)
     net = build(name, loader)
     net.fit(X, y, epochs=epochs)
     durations = [row["dur"] for row in net.train_history_]
@@ -78,10 +73,11 @@ def seconds_per_epoch(name, loader, X, y, epochs):
 
 def main(argv=None):
     args = parse_args(argv)
-    print(common.describe_device())
+    print(runtime.describe())
     medians = {}
     for name in args.nets:
-        X, y, _, _ = common.load_data(args.data_dir, NETS[name][2], args.limit)
+        X, y, _, _ = cli.load_cifar10(args.data_dir, args.limit)
+        X = NETS[name][0].preprocess(X)
         for loader in args.loaders:
             median, durations = seconds_per_epoch(name, loader, X, y, args.epochs)
             medians[name, loader] = median

@@ -1,72 +1,69 @@
 """Training speed on the CPU: this Theano stack against PyTorch, side by side.
 
 Both train the article's MLP and CNN on the same CIFAR-10 grayscale images,
-in minibatches of 128 with Nesterov momentum (lr 0.01 / 0.015, momentum 0.9),
-with the same number of threads. Theano runs the scripts' net's own compiled
-training function, fed by nolearn's BatchIterator, exactly as net.fit does
-(minibatches read as slices of the images stored once: common.SharedDataNeuralNet).
-The two are timed in turns (several repetitions, medians), so both see the
-same machine load.
+in minibatches of 128 with Nesterov momentum (the scripts' learning rates and
+momentum), with the same number of threads. Theano runs the scripts' net's
+own compiled training function, fed by nolearn's BatchIterator, exactly as
+net.fit does (minibatches read as slices of the images stored once:
+theano_today.shared_data). The two are timed in turns (several repetitions,
+medians), so both see the same machine load.
 
-    pip install -r requirements-bench.txt     # PyTorch, CPU build
-    python bench.py                            # prints samples/s and the ratio
+    pip install -r bench/requirements.txt     # PyTorch, CPU build
+    python -m bench.vs_pytorch                 # prints samples/s and the ratio
 
 The last line reads `ratio theano/pytorch: mlp=X.XX cnn=Y.YY` (above 1: Theano
-is faster). Compare a speed-up of speedups.py against stock Theano with
-THEANO_FLAGS=optimizer_excluding=fast_max_pool_grad python bench.py
+is faster). Compare a speed-up against stock Theano with
+THEANO_FLAGS=optimizer_excluding=fast_max_pool_grad python -m bench.vs_pytorch
 """
 import argparse
 import os
 import sys
 
-
-def parse_args(argv=None):
-    # defaults written into each help: nothing may load numpy before the
-    # thread counts are set, so no shared formatter from the project's modules
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", help="cifar-10-batches-py folder "
-                        "(default: $CIFAR10_DIR, else data/cifar-10-batches-py)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count(),
-                        help="threads for both libraries (default: %(default)s, this machine's CPUs)")
-    parser.add_argument("--batches", type=int, default=40,
-                        help="minibatches of 128 per timed repetition (default: %(default)s)")
-    parser.add_argument("--reps", type=int, default=5,
-                        help="timed repetitions per library and net, medians reported "
-                        "(default: %(default)s)")
-    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=["mlp", "cnn"],
-                        help="nets to time (default: both)")
-    return parser.parse_args(argv)
-
-
-args = parse_args() if __name__ == "__main__" else None
-if args:
-    # Thread counts must be fixed before OpenMP, OpenBLAS or torch load.
-    # Theano's loops use OpenMP (openmp = True in .theanorc); compat.py
+# Thread counts must be fixed before OpenMP, OpenBLAS or torch load, so
+# --threads is read before anything else is imported (the full parser,
+# below, takes this one as a parent).
+THREADS = argparse.ArgumentParser(add_help=False)
+THREADS.add_argument("--threads", type=int, default=os.cpu_count(),
+                     help="threads for both libraries, by default one per CPU of this machine")
+if __name__ == "__main__":
+    # Theano's loops use OpenMP (openmp = True in .theanorc); theano_today
     # then gives OpenBLAS one thread inside them.
-    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(THREADS.parse_known_args()[0].threads)
 
-import compat  # noqa: E402,F401  (before theano, lasagne and nolearn)
+import theano_today  # noqa: E402,F401  (first: makes the 2015 stack run on today's Python)
 
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 from nolearn.lasagne import BatchIterator  # noqa: E402
 
-import common  # noqa: E402
-from ConvolutionNN import build_cnn  # noqa: E402
-from mlp import build_mlp  # noqa: E402
+import cifar_loader  # noqa: E402
+import ConvolutionNN  # noqa: E402
+import mlp  # noqa: E402
+from theano_today import cli, runtime  # noqa: E402
 
 BATCH = 128
-SETTINGS = {"mlp": dict(shape="flat", learning_rate=0.01, build=build_mlp),
-            "cnn": dict(shape="image", learning_rate=0.015, build=build_cnn)}
+#: Each net: the script that defines it (its build function, preprocessing, settings).
+NETS = {"mlp": (mlp, mlp.build_mlp), "cnn": (ConvolutionNN, ConvolutionNN.build_cnn)}
+
+
+def parse_args(argv=None):
+    parser = cli.new_parser(__doc__, parents=[THREADS])
+    cifar_loader.add_data_dir_option(parser)
+    parser.add_argument("--batches", type=int, default=40,
+                        help="minibatches of 128 per timed repetition")
+    parser.add_argument("--reps", type=int, default=5,
+                        help="timed repetitions per library and net, medians reported")
+    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS),
+                        help="nets to time")
+    return parser.parse_args(argv)
 
 
 # --- the two implementations ---------------------------------------------------
 
 def theano_trainer(name):
     """A function training one pass over (X, y), as nolearn's fit loop does."""
-    spec = SETTINGS[name]
-    net = spec["build"](epochs=1, learning_rate=spec["learning_rate"], verbose=0)
+    net = NETS[name][1](epochs=1, verbose=0)
     net.initialize()
     batches = BatchIterator(batch_size=BATCH)
 
@@ -93,8 +90,9 @@ def torch_model(name):
 def torch_trainer(name):
     import torch
     model = torch_model(name)
-    optimizer = torch.optim.SGD(model.parameters(), lr=SETTINGS[name]["learning_rate"],
-                                momentum=0.9, nesterov=True)
+    script = NETS[name][0]
+    optimizer = torch.optim.SGD(model.parameters(), lr=script.LEARNING_RATE,
+                                momentum=script.MOMENTUM, nesterov=True)
     loss_fn = torch.nn.CrossEntropyLoss()
 
     def train(X, y):
@@ -148,17 +146,19 @@ def samples_per_second(train, X, y):
     return len(X) / (time.perf_counter() - t0)
 
 
-def main(args):
+def main(argv=None):
+    args = parse_args(argv)
     import torch
     torch.set_num_threads(args.threads)
-    common.seed_everything(1)
-    print(common.describe_device())
+    cli.seed_everything(1)
+    print(runtime.describe())
     print("PyTorch %s, %d threads for both, batch %d, %d batches x %d repetitions"
           % (torch.__version__, args.threads, BATCH, args.batches, args.reps))
     n = args.batches * BATCH
     ratios = {}
     for name in args.nets:
-        X, y, _, _ = common.load_data(args.data_dir, SETTINGS[name]["shape"], limit=n)
+        X, y, _, _ = cli.load_cifar10(args.data_dir, limit=n)
+        X = NETS[name][0].preprocess(X)
         trainers = {"theano": theano_trainer(name), "pytorch": torch_trainer(name)}
         for train in trainers.values():  # warm-up: first calls allocate and tune
             train(X[:4 * BATCH], y[:4 * BATCH])
@@ -185,4 +185,4 @@ def main(args):
 
 
 if __name__ == "__main__":
-    sys.exit(0 if main(args) else 1)
+    sys.exit(0 if main() else 1)

@@ -1,0 +1,341 @@
+"""theano_today's fixes of the 2015 stack: for each break, a test that shows
+it (test_break_...) beside the test of its mend (test_fix_...).
+
+A break that depends on import order is shown in a fresh interpreter, by a
+program of tests/programs/ run plain (the bare stack) and with --fixed
+(theano_today imported first). Where Theano must import to show a break, the
+program imports theano_today and then undoes that single fix.
+"""
+import importlib.util
+import logging
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from helpers import run_program
+
+
+def assert_fails_with(result, error):
+    assert result.returncode != 0, result.stdout
+    assert error in result.stderr, result.stderr
+
+
+def assert_works(result, output=None):
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    if output is not None:
+        assert result.stdout.strip().splitlines()[-1] == output, result.stdout
+
+
+slow = pytest.mark.slow
+
+
+# --- numpy < 2 -----------------------------------------------------------------------
+
+def test_fix_numpy_2_is_refused_with_the_fix(stack, monkeypatch):
+    stack.fixes.check_numpy_version()  # numpy 1.26 here: accepted
+    monkeypatch.setattr(stack.fixes.np, "__version__", "2.0.0")
+    with pytest.raises(ImportError, match=r"numpy 2\.0\.0 .*requirements\.txt"):
+        stack.fixes.check_numpy_version()
+
+
+# --- numpy aliases ----------------------------------------------------------------------
+
+@slow
+def test_break_numpy_aliases_theano_does_not_import():
+    assert_fails_with(run_program("numpy_aliases.py"),
+                      "AttributeError: module 'numpy' has no attribute 'bool'")
+
+
+@slow
+def test_fix_numpy_aliases_theano_imports():
+    assert_works(run_program("numpy_aliases.py", "--fixed"), "True")
+
+
+# --- collections aliases --------------------------------------------------------------
+
+@slow
+def test_break_collections_iterable_is_gone():
+    assert_fails_with(run_program("collections_iterable.py"), "cannot import name 'Iterable'")
+
+
+@slow
+def test_fix_collections_iterable_is_collections_abc():
+    assert_works(run_program("collections_iterable.py", "--fixed"), "collections.abc")
+
+
+# --- theano.tensor.signal.downsample --------------------------------------------------
+
+@slow
+def test_break_theano_has_no_downsample_module():
+    assert_fails_with(run_program("downsample.py"), "cannot import name 'downsample'")
+
+
+@slow
+def test_fix_downsample_module_is_back():
+    assert_works(run_program("downsample.py", "--fixed"), "_max_pool_2d")
+
+
+@pytest.mark.parametrize("ds, st, padding", [
+    ((2, 2), None, (0, 0)),
+    ((3, 2), (1, 2), (0, 0)),
+    ((2, 2), (2, 2), (1, 1)),
+])
+def test_fix_max_pool_2d_equals_pool_2d(stack, ds, st, padding):
+    import theano
+    import theano.tensor as T
+    from theano.tensor.signal import downsample
+    from theano.tensor.signal.pool import pool_2d
+
+    x = T.tensor4()
+    old = downsample.max_pool_2d(x, ds=ds, ignore_border=True, st=st, padding=padding)
+    new = pool_2d(x, ws=ds, ignore_border=True, stride=st, pad=padding)
+    f = theano.function([x], [old, new])
+    data = np.random.RandomState(0).randn(2, 3, 9, 8).astype(theano.config.floatX)
+    got_old, got_new = f(data)
+    np.testing.assert_array_equal(got_old, got_new)
+    if ds == (2, 2) and st is None:  # plain 2x2 max pooling, by hand
+        by_hand = data[:, :, :8].reshape(2, 3, 4, 2, 4, 2).max(axis=(3, 5))
+        np.testing.assert_array_equal(got_old, by_hand)
+
+
+# --- sklearn.cross_validation ------------------------------------------------------------
+
+@slow
+def test_break_sklearn_cross_validation_is_gone():
+    assert_fails_with(run_program("cross_validation.py"),
+                      "No module named 'sklearn.cross_validation'")
+
+
+@slow
+def test_fix_sklearn_cross_validation_stand_in():
+    assert_works(run_program("cross_validation.py", "--fixed"), "theano_today.fixes")
+
+
+def assert_partitions(folds, n):
+    tests = []
+    for train, test in folds:
+        assert sorted(np.concatenate([train, test])) == list(range(n))
+        tests.extend(test)
+    assert sorted(tests) == list(range(n))  # every index tested exactly once
+
+
+def test_fix_kfold_keeps_the_old_signature(stack):
+    from sklearn.cross_validation import KFold
+    folds = list(KFold(10, 5))
+    assert len(KFold(10, 5)) == 5 and len(folds) == 5
+    assert list(folds[0][1]) == [0, 1]
+    assert list(folds[0][0]) == [2, 3, 4, 5, 6, 7, 8, 9]
+    assert_partitions(folds, 10)
+
+
+def test_fix_stratified_kfold_keeps_class_proportions(stack):
+    from sklearn.cross_validation import StratifiedKFold
+    y = np.array([0] * 20 + [1] * 10 + [2] * 5)
+    folds = list(StratifiedKFold(y, 5))
+    assert len(folds) == 5
+    for train, test in folds:
+        assert np.bincount(y[test]).tolist() == [4, 2, 1]
+    assert_partitions(folds, len(y))
+
+
+def test_fix_nolearn_split_uses_the_stand_ins(stack):
+    from nolearn.lasagne import TrainSplit
+    X = np.arange(50, dtype=np.float32).reshape(50, 1)
+    y = np.repeat(np.arange(10), 5).astype(np.int32)
+    split = TrainSplit(eval_size=0.2)
+    classifier = types.SimpleNamespace(regression=False)  # StratifiedKFold
+    Xtr, Xva, ytr, yva = split(X, y, classifier)
+    assert len(Xtr) == 40 and sorted(yva) == list(range(10))  # one of each class
+    regressor = types.SimpleNamespace(regression=True)  # KFold
+    Xtr, Xva, ytr, yva = split(X, y, regressor)
+    assert Xva.ravel().tolist() == list(range(10))  # the first fifth
+
+
+# --- pkg_resources ---------------------------------------------------------------------
+
+# theano.gpuarray names pkg_resources.DistributionNotFound in the except
+# clauses around its optional scikit-cuda imports, which fail here
+PKG_RESOURCES_USERS = [("lasagne", "0.1"), ("theano.gpuarray", "imported")]
+
+
+@slow
+@pytest.mark.parametrize("module, output", PKG_RESOURCES_USERS)
+def test_break_pkg_resources_is_gone(module, output):
+    assert_fails_with(run_program("pkg_resources_gone.py", module),
+                      "import of pkg_resources halted")
+
+
+@slow
+@pytest.mark.parametrize("module, output", PKG_RESOURCES_USERS)
+def test_fix_pkg_resources_stand_in(module, output):
+    assert_works(run_program("pkg_resources_gone.py", module, "--fixed"), output)
+
+
+# --- blas.ldflags (runtime.choose_blas_flags) ------------------------------------------
+
+@slow
+def test_break_theano_without_blas_ldflags_crashes(tmp_path):
+    # No blas.ldflags in any config: Theano asks numpy.distutils for its
+    # BLAS, which does not import beside a recent setuptools.
+    empty = tmp_path / "theanorc"
+    empty.write_text("")
+    assert_fails_with(run_program("blas_unset.py", env={"THEANORC": str(empty)}), "distutils")
+
+
+@slow
+def test_fix_blas_ldflags_is_chosen(tmp_path):
+    empty = tmp_path / "theanorc"
+    empty.write_text("")
+    result = run_program("blas_unset.py", "--fixed", env={"THEANORC": str(empty)})
+    assert_works(result)
+    assert result.stdout.strip() in ("''", "'-lopenblas'"), result.stdout
+
+
+@slow
+def test_break_asking_for_a_blas_the_system_lacks_breaks_compilation():
+    # What -lopenblas does on a machine without OpenBLAS, shown with a
+    # library no machine has (theano_today passes a non-OpenBLAS choice through).
+    result = run_program("dot.py", env={"THEANO_FLAGS": "blas.ldflags=-lnosuchblas"})
+    assert_fails_with(result, "cannot find -lnosuchblas")
+
+
+@slow
+def test_fix_blas_fallback_compiles_and_computes():
+    # '' is what theano_today chooses when OpenBLAS is missing.
+    assert_works(run_program("dot.py", env={"THEANO_FLAGS": "blas.ldflags="}), "27.0")
+
+
+@pytest.fixture
+def theanorc(tmp_path, monkeypatch):
+    """Write a THEANORC for this test, with THEANO_FLAGS empty (monkeypatch
+    puts both back, whatever runtime writes into THEANO_FLAGS)."""
+    def write(text):
+        path = tmp_path / "theanorc"
+        path.write_text(text)
+        monkeypatch.setenv("THEANORC", str(path))
+        monkeypatch.setenv("THEANO_FLAGS", "")
+        return str(path)
+    return write
+
+
+def test_fix_openblas_asked_but_missing_falls_back_to_builtin_blas(
+        stack, theanorc, monkeypatch, caplog):
+    runtime = stack.runtime
+    monkeypatch.setattr(runtime.log, "propagate", True)  # to caplog
+    theanorc("[blas]\nldflags = -lopenblas\n")
+    monkeypatch.setattr(runtime, "openblas_linkable", lambda: False)
+    assert runtime.choose_blas_flags() == ""
+    assert runtime._theano_flags() == {"blas.ldflags": ""}
+    assert "OpenBLAS is not installed" in caplog.text
+
+
+def test_fix_openblas_used_when_linkable(stack, theanorc, monkeypatch):
+    runtime = stack.runtime
+    theanorc("[global]\nfloatX = float32\n")
+    monkeypatch.setattr(runtime, "openblas_linkable", lambda: True)
+    assert runtime.choose_blas_flags() == "-lopenblas"
+    assert runtime._theano_flags() == {"blas.ldflags": "-lopenblas"}
+
+
+def test_fix_other_blas_choices_are_respected(stack, theanorc, monkeypatch):
+    runtime = stack.runtime
+    theanorc("[blas]\nldflags = -lmkl_rt\n")
+    monkeypatch.setattr(runtime, "openblas_linkable", lambda: False)
+    assert runtime.choose_blas_flags() == "-lmkl_rt"
+    assert runtime._theano_flags() == {}
+
+
+# --- threads: one OpenBLAS thread under Theano's OpenMP (runtime.choose_threads) -------
+
+def test_openmp_gives_openblas_one_thread(stack, theanorc, monkeypatch):
+    theanorc("[global]\nopenmp = True\n")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert stack.runtime.choose_threads() == "1"
+
+
+def test_threads_left_alone_without_openmp_or_when_chosen(stack, theanorc, monkeypatch):
+    theanorc("[global]\nopenmp = False\n")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert stack.runtime.choose_threads() is None
+    theanorc("[global]\nopenmp = True\n")
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # the user's choice wins
+    assert stack.runtime.choose_threads() == "4"
+
+
+no_pygpu = pytest.mark.skipif(importlib.util.find_spec("pygpu") is not None,
+                              reason="pygpu is installed here")
+
+
+@slow
+@no_pygpu
+def test_scripts_run_with_the_repository_settings():
+    result = run_program("settings.py", env={"OPENBLAS_NUM_THREADS": None})
+    assert_works(result)
+    assert result.stdout.splitlines()[0] == "cpu True 1"
+
+
+# --- device (runtime.choose_device) -------------------------------------------------------
+
+def test_break_theano_1_refuses_the_2015_device_name(stack):
+    from theano.configdefaults import DeviceParam
+    device = DeviceParam("cpu")
+    assert device.filter("cuda0") == "cuda0"
+    with pytest.raises(ValueError, match="old GPU back-end"):
+        device.filter("gpu")
+
+
+@slow
+@no_pygpu
+def test_fix_device_gpu_runs_on_the_cpu_and_says_why(tmp_path):
+    rc = tmp_path / "theanorc"
+    rc.write_text("[global]\ndevice = gpu\nfloatX = float32\n")
+    result = run_program("settings.py", env={"THEANORC": str(rc)})
+    assert_works(result)
+    assert result.stdout.split()[0] == "cpu"
+    note = result.stdout.splitlines()[1]
+    assert "device=cuda" in note and "pygpu" in note and "docs/gpu.md" in note
+    # information where it is asked for (gpu_note), nothing on stderr
+    assert [line for line in result.stderr.splitlines() if "BLAS" not in line] == []
+
+
+def test_fix_device_gpu_is_renamed_cuda(stack, theanorc, monkeypatch):
+    runtime = stack.runtime
+    theanorc("[global]\ndevice = gpu0\n")
+    found = types.SimpleNamespace(util=types.SimpleNamespace(find_spec=lambda name: object()))
+    monkeypatch.setattr(runtime, "importlib", found)  # pretend pygpu is there
+    monkeypatch.setattr(runtime, "fallback_from", None)
+    gpu_log = logging.getLogger("theano.gpuarray")
+    try:
+        assert runtime.choose_device() == "cuda0"
+        assert runtime._theano_flags() == {"device": "cuda0"}
+        assert runtime._one_line_gpu_errors in gpu_log.filters
+        assert runtime.fallback_from is None
+    finally:
+        gpu_log.removeFilter(runtime._one_line_gpu_errors)
+
+
+def test_cpu_device_is_left_alone(stack, theanorc, monkeypatch):
+    monkeypatch.setattr(stack.runtime, "fallback_from", None)
+    theanorc("[global]\ndevice = cpu\n")
+    assert stack.runtime.choose_device() == "cpu"
+    assert stack.runtime._theano_flags() == {}
+    assert stack.runtime.fallback_from is None
+
+
+def test_gpu_start_failure_is_logged_in_one_line(stack):
+    runtime = stack.runtime
+    try:
+        raise RuntimeError("cuInit failed: no CUDA-capable device is detected")
+    except RuntimeError:
+        exc_info = sys.exc_info()
+    record = logging.LogRecord("theano.gpuarray", logging.ERROR, __file__, 1,
+                               "Could not initialize pygpu, support disabled",
+                               None, exc_info)
+    assert "Traceback" in logging.Formatter().format(logging.makeLogRecord(record.__dict__))
+    assert runtime._one_line_gpu_errors(record) is True
+    text = logging.Formatter().format(record)
+    assert text == ("Could not initialize pygpu, support disabled: cuInit failed: "
+                    "no CUDA-capable device is detected (%s)" % runtime.GPU_HELP)

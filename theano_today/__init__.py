@@ -1,0 +1,43 @@
+"""theano_today: 2015 Theano + Lasagne + nolearn code, running on today's Python.
+
+Import it first, before theano, lasagne or nolearn::
+
+    import theano_today  # noqa: F401
+    import theano
+
+Importing it applies, once:
+  fixes         the breaks of the 2015 stack, one function each
+  runtime       what Theano must know before it starts: BLAS, threads, and
+                the CPU where the GPU back end is missing
+and then registers the speed-ups, each a Theano graph rewrite with a tag
+that optimizer_excluding turns off:
+  pooling       faster max pooling and its gradient (CPU)
+  batched_conv  one matrix product per convolution layer (GPU)
+  fusion        fewer element-wise kernels per step (GPU)
+
+Not applied, but there to use:
+  shared_data   SharedDataNeuralNet: nolearn's NeuralNet, data stored on the device once per fit
+  cli           the command line that the tutorial's scripts share
+"""
+import sys
+
+from theano_today import fixes, runtime
+
+if "theano" in sys.modules:
+    raise ImportError("import theano_today before theano: Theano needs the numpy "
+                      "aliases and flags while it imports")
+fixes.apply()
+runtime.log_to_stderr()
+runtime.choose_blas_flags()
+runtime.choose_threads()
+runtime.choose_device()
+
+# Registered here, after Theano has started with the flags above: only then is
+# it known whether the GPU back end runs, which decides the GPU rewrites.
+from theano_today import batched_conv, fusion, pooling  # noqa: E402  (imports theano)
+
+pooling.register()
+if runtime.gpu_active():
+    batched_conv.register()
+    fusion.register()
+runtime.plain_epoch_table()

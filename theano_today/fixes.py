@@ -1,0 +1,168 @@
+"""The breaks between the 2015 stack (Theano 1.0.5, Lasagne 0.1, nolearn 0.6.1)
+and today's Python, numpy and scikit-learn: one function per break.
+
+apply() runs them all; importing theano_today calls it. Nothing inside
+site-packages is edited: the fixes add aliases and stand-in modules at run
+time. Each has a test in tests/test_fixes.py that first shows the break, then
+the mend.
+
+  numpy must be < 2            -> check_numpy_version()   (a clear error otherwise)
+  np.bool, np.int, ... gone    -> add_numpy_aliases()
+  collections.Iterable gone    -> add_collections_aliases()
+  pkg_resources may be gone    -> add_pkg_resources_stub()
+  theano...signal.downsample   -> add_downsample_module()
+  sklearn.cross_validation     -> add_cross_validation_module()
+
+Two more breaks need Theano's flags, so they live in runtime.py: the missing
+blas.ldflags (choose_blas_flags) and the 2015 device name (choose_device).
+"""
+import collections
+import collections.abc
+import sys
+import types
+import warnings
+
+import numpy as np
+
+
+# --- numpy < 2 ----------------------------------------------------------------
+
+def check_numpy_version():
+    """Theano's generated C code uses numpy 1.x macros that numpy 2 removed."""
+    major = int(np.__version__.split(".")[0])
+    if major >= 2:
+        raise ImportError(
+            "numpy %s is installed, but Theano 1.0.5 needs numpy < 2. "
+            "Fix: pip install -r requirements.txt  (it pins numpy 1.26.4)"
+            % np.__version__)
+
+
+# --- numpy aliases --------------------------------------------------------------
+
+#: Aliases of Python builtins that numpy deprecated in 1.20 and removed in
+#: 1.24; Theano 1.0.5 uses np.bool and np.complex while it imports.
+NUMPY_ALIASES = {
+    "bool": bool,
+    "int": int,
+    "float": float,
+    "complex": complex,
+    "object": object,
+    "str": str,
+}
+
+
+def add_numpy_aliases():
+    for name, builtin in NUMPY_ALIASES.items():
+        # Look in the module dict: hasattr() would trigger numpy's
+        # FutureWarning for names it plans to reuse.
+        if name not in vars(np):
+            setattr(np, name, builtin)
+
+
+# --- collections aliases ----------------------------------------------------------
+
+def add_collections_aliases():
+    """collections.Iterable & co. moved to collections.abc (removed in 3.10)."""
+    for name in ("Iterable", "Mapping", "MutableMapping", "Sequence",
+                 "MutableSet", "Callable"):
+        if not hasattr(collections, name):
+            setattr(collections, name, getattr(collections.abc, name))
+
+
+# --- theano.tensor.signal.downsample ---------------------------------------------
+
+def _max_pool_2d(input, ds, ignore_border=None, st=None, padding=(0, 0),
+                 mode="max"):
+    """Theano 0.7's downsample.max_pool_2d, with its argument names."""
+    from theano.tensor.signal.pool import pool_2d
+    return pool_2d(input, ws=ds, ignore_border=ignore_border, stride=st,
+                   pad=padding, mode=mode)
+
+
+def add_downsample_module():
+    """Lasagne 0.1 pools with theano.tensor.signal.downsample.max_pool_2d;
+    Theano 1.0 renamed it pool.pool_2d(ws, stride, pad)."""
+    module = types.ModuleType("theano.tensor.signal.downsample",
+                              "Stand-in for Theano 0.7's downsample (theano_today).")
+    module.max_pool_2d = _max_pool_2d
+    sys.modules[module.__name__] = module
+
+
+# --- sklearn.cross_validation -------------------------------------------------------
+
+class KFold(object):
+    """sklearn 0.17's KFold(n, n_folds): iterate to get (train, test) indices."""
+
+    def __init__(self, n, n_folds=3):
+        self.n, self.n_folds = int(n), int(n_folds)
+
+    def __iter__(self):
+        from sklearn.model_selection import KFold as NewKFold
+        return NewKFold(self.n_folds).split(np.zeros(self.n))
+
+    def __len__(self):
+        return self.n_folds
+
+
+class StratifiedKFold(object):
+    """sklearn 0.17's StratifiedKFold(y, n_folds): folds keep class proportions."""
+
+    def __init__(self, y, n_folds=3):
+        self.y, self.n_folds = np.asarray(y), int(n_folds)
+
+    def __iter__(self):
+        from sklearn.model_selection import StratifiedKFold as NewStratifiedKFold
+        return NewStratifiedKFold(self.n_folds).split(np.zeros(len(self.y)), self.y)
+
+    def __len__(self):
+        return self.n_folds
+
+
+def add_cross_validation_module():
+    """nolearn 0.6.1 imports sklearn.cross_validation (removed in sklearn 0.20)."""
+    module = types.ModuleType("sklearn.cross_validation",
+                              "Stand-in for sklearn 0.17's cross_validation (theano_today).")
+    module.KFold = KFold
+    module.StratifiedKFold = StratifiedKFold
+    sys.modules[module.__name__] = module
+
+
+# --- pkg_resources --------------------------------------------------------------------
+
+class DistributionNotFound(Exception):
+    """pkg_resources' exception for a package that is not installed."""
+
+
+def add_pkg_resources_stub():
+    """Lasagne reads its version with pkg_resources, which setuptools >= 81
+    no longer ships; importlib.metadata gives the same answer. Theano's GPU
+    back end names pkg_resources.DistributionNotFound in the except clauses
+    around its optional scikit-cuda imports."""
+    try:
+        import pkg_resources  # noqa: F401
+        return
+    except ImportError:
+        pass
+    from importlib import metadata
+
+    module = types.ModuleType("pkg_resources", "Minimal stand-in (theano_today).")
+    module.get_distribution = lambda name: types.SimpleNamespace(
+        project_name=name, version=metadata.version(name))
+    module.DistributionNotFound = DistributionNotFound
+    sys.modules["pkg_resources"] = module
+
+
+# --- all of them ------------------------------------------------------------------------
+
+def apply():
+    """Apply every fix; safe to call more than once."""
+    check_numpy_version()
+    add_numpy_aliases()
+    add_collections_aliases()
+    add_pkg_resources_stub()
+    add_downsample_module()
+    add_cross_validation_module()
+    # Lasagne 0.1 still passes conv2d's old argument name, and Theano says so
+    # at every CNN build; the name still works, so keep the output readable.
+    warnings.filterwarnings("ignore", message="The `image_shape` keyword argument",
+                            category=UserWarning)
