@@ -60,7 +60,7 @@ def build_cnn(epochs=EPOCHS, learning_rate=LEARNING_RATE, verbose=1,
         hidden4_num_units=200,
         output_nonlinearity=softmax,
         output_num_units=10,
-        # optimization: minibatches of 128, Nesterov momentum
+        # optimization: Nesterov momentum, on nolearn's default minibatches of 128
         update=nesterov_momentum,
         update_learning_rate=learning_rate,
         update_momentum=MOMENTUM,
@@ -74,22 +74,22 @@ def main(argv=None):
     print(runtime.describe())
     cli.seed_everything(args.seed)
 
-    # Load CIFAR-10: 50,000 training and 10,000 test images, 32x32 colour.
+    # Load CIFAR-10 with the CS231n loader (cifar_loader.load_CIFAR10):
+    # 50,000 training and 10,000 test images, 32x32 colour.
     Xtr, Ytr, Xte, Yte = cli.load_cifar10(args.data_dir, args.limit)
 
     # Preprocess: grayscale, centred on zero, one channel of 32x32 each.
     Xtr, Xte = preprocess(Xtr), preprocess(Xte)
 
-    # Build the network and train it (nolearn prints a row per epoch).
+    # Build the network and train it (nolearn prints a row per epoch; Ctrl-C stops it).
     net = build_cnn(args.epochs, args.learning_rate)
     net.fit(Xtr, Ytr)
-    if args.save:
-        net.save_params_to(args.save)
-        print("parameters saved to %s" % args.save)
+    saved = cli.save_params(net, args.save) if args.save else True
 
     # Evaluate on the 10,000 test images it never saw.
     accuracy = np.mean(net.predict(Xte) == Yte)
     print("test accuracy: %.4f (the article: %.2f)" % (accuracy, ARTICLE_ACCURACY))
+    cli.exit_unless_complete(net, args.epochs, saved)
     return net
 
 

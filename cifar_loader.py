@@ -38,6 +38,28 @@ class CifarError(Exception):
     """The data set is missing or damaged; the message says which file and the fix."""
 
 
+#: The only globals a CIFAR-10 batch names: numpy's array reconstruction
+#: (numpy 1 and numpy 2 spellings). A pickle may name any other function,
+#: to be called while it loads: that is how a crafted file runs code.
+BATCH_GLOBALS = {(module, name)
+                 for module in ("numpy.core.multiarray", "numpy._core.multiarray")
+                 for name in ("_reconstruct", "scalar")} | {("numpy", "ndarray"),
+                                                            ("numpy", "dtype")}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """pickle's Unpickler that refuses every global but BATCH_GLOBALS."""
+
+    def find_class(self, module, name):
+        if (module, name) not in BATCH_GLOBALS:
+            raise _Refused("%s.%s" % (module, name))
+        return super().find_class(module, name)
+
+
+class _Refused(pickle.UnpicklingError):
+    """A global that no CIFAR-10 batch names."""
+
+
 # --- reading the batches ----------------------------------------------------
 
 def _read_batch(filename):
@@ -49,7 +71,11 @@ def _read_batch(filename):
         with open(filename, "rb") as f:
             # The batches were pickled by Python 2: latin1 maps its byte
             # strings to str, keeping the pixel bytes intact.
-            batch = pickle.load(f, encoding="latin1")
+            batch = _BatchUnpickler(f, encoding="latin1").load()
+    except _Refused as e:
+        raise CifarError("%s: refused, not loaded: it names %s, which no CIFAR-10 "
+                         "batch does and which could run code on loading"
+                         % (name, e))
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError,
             AttributeError, ImportError, IndexError, KeyError, MemoryError) as e:
         raise CifarError("%s: truncated or corrupt (%s: %s)"
@@ -68,11 +94,13 @@ def _read_batch(filename):
     if data.ndim != 2 or data.shape[1] != 3072 or data.dtype != np.uint8:
         raise CifarError("%s: not a CIFAR-10 batch (data is %s %s, expected "
                          "N x 3072 uint8)" % (name, data.dtype, data.shape))
-    if labels.shape != (len(data),) or (len(labels) and (
-            labels.min() < 0 or labels.max() > 9)):
-        raise CifarError("%s: not a CIFAR-10 batch (%d labels for %d images, "
-                         "expected one label 0-9 each)"
-                         % (name, labels.size, len(data)))
+    if not len(data):
+        raise CifarError("%s: not a CIFAR-10 batch (it holds no images)" % name)
+    if (labels.shape != (len(data),) or labels.dtype.kind not in "iu"
+            or labels.min() < 0 or labels.max() > 9):
+        raise CifarError("%s: not a CIFAR-10 batch (%d labels of type %s for %d "
+                         "images, expected one whole number 0-9 each)"
+                         % (name, labels.size, labels.dtype, len(data)))
     return batch
 
 

@@ -80,7 +80,7 @@ NOTES = [
     "article's own project trained the same net for 50 epochs at lr 0.005 (row "
     "cnn-long), which reaches the article's 61%, and overfits after its best "
     "validation epoch (training loss keeps falling, validation loss rises).",
-    "- Initialisation: Lasagne's Glorot-uniform weights from seed 1 (--seed); the "
+    "- Initialisation: Lasagne's Glorot-uniform weights from seed 1 (the scripts' --seed); the "
     "article's seed is unknown.",
     "- Seconds per epoch are nolearn's own 'dur' column (training plus validation "
     "pass, after compilation), median over the epochs.",
@@ -189,7 +189,7 @@ def estimate_epoch_seconds(spec, Xtr, Ytr, batches=3):
 def train_run(name, spec, data, out_dir, tag, epochs, resume):
     """Train one net, evaluate it on the test set; returns its results row."""
     Xtr, Ytr, Xte, Yte = data[spec["script"].__name__]
-    cli.seed_everything(1)
+    cli.seed_everything()
     net = spec["build"](epochs=epochs, learning_rate=spec["learning_rate"])
     checkpoint = Checkpoint(os.path.join(out_dir, "%s-%s" % (name, tag)))
     net.on_epoch_finished.append(checkpoint)
@@ -305,8 +305,11 @@ def results_markdown(results):
         "# Results: the article's table, rebuilt",
         "",
         "Measured by `python reproduce.py` (see README.md); every row is one run, "
-        "reported as it came out. Article figures: MLP 41% / 0.5 s per epoch on GPU / "
-        "1.3 s on a 32-core CPU; CNN 61% / 12.8 s GPU / 177 s CPU.",
+        "reported as it came out. Article figures: MLP %d%% / %g s per epoch on GPU / "
+        "%g s on a 32-core CPU; CNN %d%% / %g s GPU / %g s CPU." % (
+            round(100 * mlp.ARTICLE_ACCURACY), RUNS["mlp"]["article_gpu_s"],
+            RUNS["mlp"]["article_cpu_s"], round(100 * ConvolutionNN.ARTICLE_ACCURACY),
+            RUNS["cnn"]["article_gpu_s"], RUNS["cnn"]["article_cpu_s"]),
         "",
         "| run | device | epochs | learning rate | test accuracy | best valid accuracy (epoch) "
         "| test acc. at best valid loss | median s/epoch | article accuracy | article s/epoch (GPU / CPU) |",
@@ -423,7 +426,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="%d images and 1 epoch per run: checks the pipeline "
                         "in a minute" % QUICK_IMAGES)
-    parser.add_argument("--epochs", type=int,
+    parser.add_argument("--epochs", type=cli.count,
                         help="override every run's epochs (default: the article's)")
     parser.add_argument("--resume", action="store_true",
                         help="continue each run from its saved -last.pkl parameters")

@@ -49,12 +49,11 @@ LOADERS = {"nolearn": nolearn.lasagne.NeuralNet, "gather": GatheringNeuralNet,
 
 def parse_args(argv=None):
     parser = cli.data_parser(__doc__)
-    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS),
-                        help="nets to time")
+    cli.add_nets_option(parser, NETS)
     parser.add_argument("--loaders", nargs="+", default=["nolearn", "gather", "shared"],
                         choices=sorted(LOADERS),
                         help="ways of feeding the data (see above)")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs per net and loader")
+    parser.add_argument("--epochs", type=cli.count, default=5, help="epochs per net and loader")
     return parser.parse_args(argv)
 
 
@@ -64,7 +63,7 @@ def build(name, loader):
 
 
 def seconds_per_epoch(name, loader, X, y, epochs):
-    cli.seed_everything(1)
+    cli.seed_everything()
     net = build(name, loader)
     net.fit(X, y, epochs=epochs)
     durations = [row["dur"] for row in net.train_history_]

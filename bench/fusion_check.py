@@ -17,15 +17,17 @@ import numpy as np
 import theano
 import theano.tensor as T
 
+import mlp
+
 
 def nesterov_training(output_layer, y):
     """The article's training of a Lasagne net: (loss, updates), mean
-    cross-entropy and Nesterov momentum (learning rate 0.01, momentum 0.9)."""
+    cross-entropy and the MLP's Nesterov momentum (mlp.py's settings)."""
     loss = lasagne.objectives.categorical_crossentropy(
         lasagne.layers.get_output(output_layer), y).mean()
     params = lasagne.layers.get_all_params(output_layer, trainable=True)
-    return loss, lasagne.updates.nesterov_momentum(loss, params, learning_rate=0.01,
-                                                   momentum=0.9)
+    return loss, lasagne.updates.nesterov_momentum(
+        loss, params, learning_rate=mlp.LEARNING_RATE, momentum=mlp.MOMENTUM)
 
 
 def trainer(inputs, loss, updates, data, steps):

@@ -1,4 +1,6 @@
-# Source after ../shared/gpu/env.sh: points its GPU flags at OpenCL device
+# Source after the pygpu environment's env.sh (.gpu/gpu/ on the GPU machine,
+# $THEANO_GPU_ENV in the tests), which defines real_lib, PY and GPUFLAGS:
+# points its GPU flags at OpenCL device
 # opencl0:0, where pocl (an OpenCL on the CPU) runs Theano's GPU back end, so
 # the GPU code paths run on a machine without a GPU. Used by a dry run of
 # bench/gpu_reproduce.sh (OPENCL_DRY_RUN=1) and by tests/test_gpu_backend.py.

@@ -12,8 +12,8 @@ medians), so both see the same machine load.
     python -m bench.vs_pytorch                 # prints samples/s and the ratio
 
 The last line reads `ratio theano/pytorch: mlp=X.XX cnn=Y.YY` (above 1: Theano
-is faster). Compare a speed-up against stock Theano with
-THEANO_FLAGS=optimizer_excluding=fast_max_pool_grad python -m bench.vs_pytorch
+is faster). Stock Theano, to compare (docs/performance.md):
+THEANO_FLAGS=openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad python -m bench.vs_pytorch
 """
 import argparse
 import os
@@ -50,12 +50,11 @@ NETS = {"mlp": (mlp, mlp.build_mlp), "cnn": (ConvolutionNN, ConvolutionNN.build_
 def parse_args(argv=None):
     parser = cli.new_parser(__doc__, parents=[THREADS])
     cifar_loader.add_data_dir_option(parser)
-    parser.add_argument("--batches", type=int, default=40,
+    parser.add_argument("--batches", type=cli.count, default=40,
                         help="minibatches of 128 per timed repetition")
-    parser.add_argument("--reps", type=int, default=5,
+    parser.add_argument("--reps", type=cli.count, default=5,
                         help="timed repetitions per library and net, medians reported")
-    parser.add_argument("--nets", nargs="+", default=["mlp", "cnn"], choices=sorted(NETS),
-                        help="nets to time")
+    cli.add_nets_option(parser, NETS)
     return parser.parse_args(argv)
 
 
@@ -76,7 +75,9 @@ def theano_trainer(name):
 
 
 def torch_model(name):
-    """The same architecture in PyTorch (ReLU everywhere, softmax output)."""
+    """The same architecture in PyTorch (ReLU everywhere, softmax output), layer
+    for layer as mlp.build_mlp and ConvolutionNN.build_cnn (the tests compare
+    their parameter counts)."""
     import torch.nn as nn
     if name == "mlp":
         return nn.Sequential(nn.Linear(1024, 100), nn.ReLU(), nn.Linear(100, 10))
@@ -150,7 +151,7 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
     torch.set_num_threads(args.threads)
-    cli.seed_everything(1)
+    cli.seed_everything()
     print(runtime.describe())
     print("PyTorch %s, %d threads for both, batch %d, %d batches x %d repetitions"
           % (torch.__version__, args.threads, BATCH, args.batches, args.reps))

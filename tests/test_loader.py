@@ -13,7 +13,7 @@ import pytest
 import cifar_loader
 from cifar_loader import CifarError
 from helpers import (ALL_BATCHES, N_PER_BATCH, assert_clean_failure,
-                      fixture_pixel, run_script, write_pickle)
+                      fixture_pixel, make_batch, run_script, write_pickle)
 
 
 # --- the fixture itself is in the official format ----------------------------
@@ -129,6 +129,49 @@ def test_dict_without_data(cifar_dir):
     with pytest.raises(CifarError) as error:
         cifar_loader.load_CIFAR10(cifar_dir)
     assert_report(error, "data_batch_5: not a CIFAR-10 batch (no 'data')")
+
+
+class RunsCode(object):
+    """Unpickling this runs a shell command: what a crafted batch can do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, ("touch %s" % self.marker,)
+
+
+def test_a_batch_that_would_run_code_is_refused(cifar_dir, tmp_path):
+    marker = tmp_path / "ran"
+    batch = dict(make_batch(0), labels=RunsCode(marker))
+    with open(os.path.join(cifar_dir, "data_batch_1"), "wb") as f:
+        pickle.dump(batch, f, protocol=2)
+    for check in (cifar_loader.load_CIFAR10, cifar_loader.check_CIFAR10):
+        with pytest.raises(CifarError) as error:
+            check(cifar_dir)
+        assert_report(error, "data_batch_1: refused, not loaded")
+        assert "system" in str(error.value) and "could run code" in str(error.value)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("labels, problem", [
+    ([0.5] * N_PER_BATCH, "float64"),     # 0.5 would have become class 0
+    ([10] * N_PER_BATCH, "int64"),        # no such class
+    ([1] * (N_PER_BATCH - 1), "99 labels"),
+])
+def test_labels_must_be_one_whole_number_0_9_per_image(cifar_dir, labels, problem):
+    write_pickle(dict(make_batch(2), labels=labels), os.path.join(cifar_dir, "data_batch_3"))
+    with pytest.raises(CifarError) as error:
+        cifar_loader.load_CIFAR10(cifar_dir)
+    assert_report(error, "data_batch_3: not a CIFAR-10 batch", problem)
+
+
+def test_an_empty_batch_is_not_a_batch(cifar_dir):
+    write_pickle(dict(make_batch(5, n=0), data=np.zeros((0, 3072), np.uint8)),
+                 os.path.join(cifar_dir, "test_batch"))
+    with pytest.raises(CifarError) as error:
+        cifar_loader.check_CIFAR10(cifar_dir)
+    assert_report(error, "test_batch: not a CIFAR-10 batch (it holds no images)")
 
 
 def test_several_bad_files_in_one_message(cifar_dir):

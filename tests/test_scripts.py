@@ -2,12 +2,15 @@
 small fixture data set."""
 import os
 import re
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 import cifar_loader
-from helpers import N_PER_BATCH, assert_clean_failure, run_script
+from helpers import N_PER_BATCH, REPO, SCRIPT_ENV, assert_clean_failure, run_script
 
 ACCURACY = re.compile(r"^test accuracy: \d\.\d{4} \(the article: 0\.[46]1\)$")
 SCRIPTS = ["mlp.py", "ConvolutionNN.py"]
@@ -127,3 +130,93 @@ def test_saved_parameters_reload_into_a_fresh_net(stack, shared_cifar_dir, tmp_p
     fresh.load_params_from(str(params))
     np.testing.assert_allclose(fresh.predict_proba(X), trained.predict_proba(X), rtol=1e-6)
     np.testing.assert_array_equal(fresh.predict(X), trained.predict(X))
+
+
+# --- mistakes on the command line, Ctrl-C, a failing --save ----------------------------
+
+@pytest.mark.parametrize("args, says", [
+    (["--epochs", "0"], "--epochs: must be a whole number of at least 1, not '0'"),
+    (["--epochs", "-3"], "--epochs: must be a whole number"),
+    (["--epochs", "many"], "--epochs: must be a whole number"),
+    (["--learning-rate", "0"], "--learning-rate: must be a number above 0"),
+    (["--learning-rate", "-0.1"], "--learning-rate: must be a number above 0"),
+    (["--learning-rate", "nan"], "--learning-rate: must be a number above 0"),
+    (["--learning-rate", "inf"], "--learning-rate: must be a number above 0"),
+    (["--limit", "0"], "--limit: must be at least 50"),
+    (["--limit", "49"], "--limit: must be at least 50 (nolearn's 80/20 split"),
+    (["--limit", "x"], "--limit: must be at least 50"),
+    (["--seed", "-1"], "--seed: must be a whole number from 0 to 4294967295"),
+    (["--seed", str(2 ** 32)], "--seed: must be a whole number from 0"),
+])
+def test_nonsense_settings_are_refused_before_anything_runs(stack, capsys, args, says):
+    import mlp
+    from theano_today import cli
+    with pytest.raises(SystemExit) as stop:
+        cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE).parse_args(args)
+    assert stop.value.code == 2
+    assert says in capsys.readouterr().err
+
+
+def test_save_into_a_missing_folder_or_onto_a_folder_is_refused_at_once(stack, tmp_path,
+                                                                        capsys):
+    import mlp
+    from theano_today import cli
+    parser = cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE)
+    for path, says in [(tmp_path / "no" / "mlp.pkl", "does not exist: create it first"),
+                       (tmp_path, "is a folder: name a file in it")]:
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--save", str(path)])
+        assert says in capsys.readouterr().err
+    assert parser.parse_args(["--save", str(tmp_path / "mlp.pkl")]).save
+
+
+def test_a_failed_save_keeps_the_old_file_whole(stack, tmp_path, capsys):
+    import errno
+    from theano_today import cli
+
+    class FullDisk(object):
+        def save_params_to(self, path):
+            with open(path, "wb") as f:
+                f.write(b"half a file")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    old = tmp_path / "mlp.pkl"
+    old.write_bytes(b"the parameters of an earlier run")
+    assert cli.save_params(FullDisk(), str(old)) is False
+    assert old.read_bytes() == b"the parameters of an earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.pkl"]  # no .part left
+    assert "could not save the parameters to %s: No space left" % old in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_bad_option_is_one_line_from_the_script(cifar_dir):
+    result = run_script("mlp.py", "--data-dir", cifar_dir, "--epochs", "0")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1].endswith(
+        "error: argument --epochs: must be a whole number of at least 1, not '0'")
+
+
+@pytest.mark.slow
+def test_ctrl_c_still_saves_and_evaluates_and_says_interrupted(shared_cifar_dir, tmp_path):
+    params = tmp_path / "mlp.pkl"
+    command = [sys.executable, str(REPO / "mlp.py"), "--data-dir", shared_cifar_dir,
+               "--epochs", "1000", "--save", str(params)]
+    process = subprocess.Popen(command, cwd=str(REPO), env=SCRIPT_ENV, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = ""
+    for line in process.stdout:  # nolearn's epoch rows, as they come
+        seen += line
+        if epoch_rows(seen):
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            break
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr, stderr
+    done = len(epoch_rows(seen + stdout))
+    assert 1 <= done < 1000
+    assert ACCURACY.match(stdout.splitlines()[-1]), stdout
+    assert "parameters saved to %s" % params in stdout and params.exists()
+    assert stderr.splitlines()[-1] == (
+        "interrupted after epoch %d of 1000: the accuracy above is that of the net as it "
+        "was then" % done)

@@ -17,7 +17,7 @@ that optimizer_excluding turns off:
 
 Not applied, but there to use:
   shared_data   SharedDataNeuralNet: nolearn's NeuralNet, data stored on the device once per fit
-  cli           the command line that the tutorial's scripts share
+  cli           the command line that the tutorial's scripts share (needs cifar_loader)
 """
 import sys
 

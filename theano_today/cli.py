@@ -1,15 +1,21 @@
 """The command line that the tutorial's scripts share: each option defined once.
+(Tutorial-only: it reads CIFAR-10 through the repository's cifar_loader.)
 
     parser = cli.training_parser(__doc__, EPOCHS, LEARNING_RATE)   # mlp.py, ConvolutionNN.py
     parser = cli.data_parser(__doc__)                              # --data-dir and --limit only
 """
 import argparse
+import math
+import os
 import sys
 
 import lasagne
 import numpy as np
 
 import cifar_loader
+
+#: The seed of every run that does not choose one: same seed, same result.
+DEFAULT_SEED = 1
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -24,6 +30,71 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+# --- values that make sense, checked when the command line is read ---------------
+
+def count(text):
+    """A whole number of at least 1 (epochs, batches, repetitions)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be a whole number of at least 1, not %r" % text)
+    return value
+
+
+def images(text):
+    """How many images to use: at least 50, so that some class has 5 of them
+    (pigeonhole), which nolearn's split (5 stratified folds, 80/20) needs."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 50:
+        raise argparse.ArgumentTypeError(
+            "must be at least 50 (nolearn's 80/20 split needs 5 images of a class), "
+            "not %r" % text)
+    return value
+
+
+def step_size(text):
+    """A learning rate: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError("must be a number above 0, such as 0.01, not %r" % text)
+    return value
+
+
+def seed(text):
+    """A random seed numpy accepts: a whole number from 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError("must be a whole number from 0 to 4294967295, "
+                                         "not %r" % text)
+    return value
+
+
+def new_file(text):
+    """A file to write: its folder must exist and the path must not be a folder,
+    so that a long training never ends in a file it cannot write."""
+    folder = os.path.dirname(os.path.abspath(text))
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError("%s is a folder: name a file in it" % text)
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError("folder %s does not exist: create it first" % folder)
+    if not os.access(folder, os.W_OK):
+        raise argparse.ArgumentTypeError("folder %s is not writable" % folder)
+    return text
+
+
+# --- the parsers ----------------------------------------------------------------------
+
 def new_parser(doc, parents=()):
     """An ArgumentParser described by the first paragraph of doc."""
     return argparse.ArgumentParser(description=doc.split("\n\n")[0], parents=list(parents),
@@ -31,7 +102,7 @@ def new_parser(doc, parents=()):
 
 
 def add_limit_option(parser):
-    parser.add_argument("--limit", type=int, metavar="N",
+    parser.add_argument("--limit", type=images, metavar="N",
                         help="use only the first N training and N test images "
                         "(a quick try-out; default: all)")
 
@@ -48,23 +119,31 @@ def data_parser(doc):
 def training_parser(doc, epochs, learning_rate):
     """The knobs both training scripts share, with the article's defaults."""
     parser = data_parser(doc)
-    parser.add_argument("--epochs", type=int, default=epochs,
+    parser.add_argument("--epochs", type=count, default=epochs,
                         help="training epochs (the article's value)")
-    parser.add_argument("--learning-rate", type=float, default=learning_rate,
+    parser.add_argument("--learning-rate", type=step_size, default=learning_rate,
                         help="Nesterov momentum learning rate (the article's value)")
-    parser.add_argument("--seed", type=int, default=1,
+    parser.add_argument("--seed", type=seed, default=DEFAULT_SEED,
                         help="random seed for weight initialisation: same seed, same result")
-    parser.add_argument("--save", metavar="PATH",
+    parser.add_argument("--save", metavar="PATH", type=new_file,
                         help="write the trained parameters here (nolearn's "
                         "save_params_to; reload with net.load_params_from(PATH))")
     return parser
 
 
-def seed_everything(seed):
+def add_nets_option(parser, nets):
+    """--nets: which of the tutorial's nets (names of nets, a dict) to run."""
+    parser.add_argument("--nets", nargs="+", default=list(nets), choices=sorted(nets),
+                        help="nets to time")
+
+
+# --- running ---------------------------------------------------------------------------
+
+def seed_everything(value=DEFAULT_SEED):
     """Lasagne draws initial weights from its own RNG; nolearn's batch order
     and train/validation split are fixed (seed 42) already."""
-    np.random.seed(seed)
-    lasagne.random.set_rng(np.random.RandomState(seed))
+    np.random.seed(value)
+    lasagne.random.set_rng(np.random.RandomState(value))
 
 
 def load_cifar10(data_dir=None, limit=None):
@@ -77,3 +156,33 @@ def load_cifar10(data_dir=None, limit=None):
     if limit:
         Xtr, Ytr, Xte, Yte = Xtr[:limit], Ytr[:limit], Xte[:limit], Yte[:limit]
     return Xtr, Ytr, Xte, Yte
+
+
+def save_params(net, path):
+    """nolearn's save_params_to, written to path.part and then renamed, so
+    that a failed or interrupted write leaves an older file whole; True if
+    saved, else one line on stderr and False."""
+    part = path + ".part"
+    try:
+        net.save_params_to(part)
+        os.replace(part, path)
+    except OSError as e:
+        if os.path.exists(part):
+            os.remove(part)
+        print("error: could not save the parameters to %s: %s" % (path, e.strerror or e),
+              file=sys.stderr)
+        return False
+    print("parameters saved to %s" % path)
+    return True
+
+
+def exit_unless_complete(net, epochs, saved=True):
+    """Exit non-zero where the run fell short: 130 after Ctrl-C (nolearn's
+    fit stops and returns the net as it is), 1 where --save failed."""
+    done = len(net.train_history_)
+    if done < epochs:
+        print("interrupted after epoch %d of %d: the accuracy above is that of the net "
+              "as it was then" % (done, epochs), file=sys.stderr)
+        sys.exit(130)
+    if not saved:
+        sys.exit(1)

@@ -44,7 +44,7 @@ def main(data_dir):
               "batched_conv": "local_batched_conv" in optdb["stabilize"].__db__}
     for name, loader in [("nolearn", "nolearn"), ("gather", "gather"), ("shared", "shared"),
                          ("unfused", "shared")]:
-        cli.seed_everything(1)
+        cli.seed_everything()
         net = feeding.build("mlp", loader)
         with (default_mode_excluding("multi_output_fusion") if name == "unfused"
               else contextlib.nullcontext()):
