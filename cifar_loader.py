@@ -14,8 +14,10 @@ by its md5) when no copy is found.
 """
 import argparse
 import hashlib
+import http.client
 import os
 import pickle
+import shlex
 import shutil
 import sys
 import tarfile
@@ -118,39 +120,49 @@ def load_CIFAR_batch(filename):
 
 def check_CIFAR10(ROOT):
     """Check every batch file under ROOT; raise one CifarError naming each bad file."""
-    problems = []
-    for name in TRAIN_FILES + [TEST_FILE]:
-        try:
-            _read_batch(os.path.join(ROOT, name))
-        except CifarError as e:
-            problems.append(str(e))
-    if problems:
-        raise CifarError(_problem_report(ROOT, problems))
+    _read_all(ROOT, _read_batch)
 
 
 def load_CIFAR10(ROOT):
     """The whole data set: Xtr, Ytr (50,000 images), Xte, Yte (10,000)."""
-    xs, ys, problems = [], [], []
-    for name in TRAIN_FILES + [TEST_FILE]:
-        try:
-            X, Y = load_CIFAR_batch(os.path.join(ROOT, name))
-        except CifarError as e:
-            problems.append(str(e))
-            continue
-        xs.append(X)
-        ys.append(Y)
-    if problems:
-        raise CifarError(_problem_report(ROOT, problems))
+    loaded = _read_all(ROOT, load_CIFAR_batch)
+    xs, ys = [X for X, _ in loaded], [Y for _, Y in loaded]
     Xtr, Ytr = np.concatenate(xs[:-1]), np.concatenate(ys[:-1])
     return Xtr, Ytr, xs[-1], ys[-1]
 
 
-def _problem_report(root, problems):
+def _read_all(root, read):
+    """read(path) of every batch file, in order; one CifarError for all bad ones."""
+    results, bad, problems = [], [], []
+    for name in TRAIN_FILES + [TEST_FILE]:
+        try:
+            results.append(read(os.path.join(root, name)))
+        except CifarError as e:
+            bad.append(name)
+            problems.append(str(e))
+    if problems:
+        raise CifarError(_problem_report(root, bad, problems))
+    return results
+
+
+def _is_default(root):
+    """root is DEFAULT_DIR, the one folder resolve_data_dir fills by downloading."""
+    return os.path.abspath(root) == os.path.abspath(DEFAULT_DIR)
+
+
+def _problem_report(root, bad, problems):
+    if _is_default(root):
+        fix = ("delete %s and run again, naming no folder, to download the "
+               "official copy afresh" % root)
+    else:
+        # A named folder is never downloaded into: deleting it would only
+        # lose the user's files.
+        fix = ("replace %s in %s with the file%s of the official archive (%s)"
+               % (", ".join(bad), root, "s" if len(bad) > 1 else "", URL))
     return ("CIFAR-10 in %s is not usable:\n  %s\n"
-            "Fix: delete %s and run again to download the official copy, "
-            "or pass --data-dir (or set CIFAR10_DIR) to a complete "
-            "cifar-10-batches-py folder."
-            % (root, "\n  ".join(problems), root))
+            "Fix: %s, or name another complete cifar-10-batches-py folder: "
+            "--data-dir DIR, or CIFAR10_DIR=DIR make mlp."
+            % (root, "\n  ".join(problems), fix))
 
 
 # --- the article's grayscale ------------------------------------------------
@@ -169,7 +181,9 @@ def resolve_data_dir(data_dir=None, download=True):
     default folder is filled by downloading; a folder the user named must
     already hold the data. Raises CifarError with the fix.
     """
-    chosen = data_dir or os.environ.get("CIFAR10_DIR")
+    chosen, source = data_dir, None
+    if not chosen and os.environ.get("CIFAR10_DIR"):
+        chosen, source = os.environ["CIFAR10_DIR"], "CIFAR10_DIR"
     if not chosen:
         if download and not os.path.isdir(DEFAULT_DIR):
             download_CIFAR10(os.path.dirname(DEFAULT_DIR))
@@ -177,14 +191,56 @@ def resolve_data_dir(data_dir=None, download=True):
     nested = os.path.join(chosen, "cifar-10-batches-py")
     if not os.path.exists(os.path.join(chosen, TRAIN_FILES[0])) and os.path.isdir(nested):
         chosen = nested
-    if not os.path.isdir(chosen):
-        raise CifarError(
-            "CIFAR-10 folder %s does not exist.\nFix: name the cifar-10-batches-py "
-            "folder of the python version of CIFAR-10 (%s) with --data-dir DIR or "
-            "CIFAR10_DIR=DIR (CIFAR10_DIR=DIR make mlp), or set neither to "
-            "download it to %s."
-            % (chosen, URL, DEFAULT_DIR))
+    _check_folder(chosen, source)
     return chosen
+
+
+def _check_folder(folder, source):
+    """Raise CifarError if folder is no folder, or lacks the batches beside
+    their archive; a folder with some batches is left to load_CIFAR10."""
+    where = folder + (" (from %s)" % source if source else "")
+    if os.path.isfile(folder):
+        problem = "is a file, not a folder"
+    elif not os.path.isdir(folder):
+        problem = "does not exist"
+    elif not any(os.path.exists(os.path.join(folder, name))
+                 for name in TRAIN_FILES + [TEST_FILE]):
+        problem = "holds none of the batch files"
+    else:
+        return
+    archive = _archive_near(folder)
+    if archive:
+        dest = os.path.dirname(archive) or os.curdir
+        raise CifarError(
+            "CIFAR-10 folder %s %s, but the archive %s is there, not unpacked.\n"
+            "Fix: unpack it: tar xzf %s -C %s (this makes %s), then run again "
+            "with that folder."
+            % (where, problem, archive, shlex.quote(archive), shlex.quote(dest),
+               os.path.join(dest, "cifar-10-batches-py")))
+    if problem == "holds none of the batch files":
+        return  # load_CIFAR10 names each missing file and the fix
+    if source:
+        fix = ("set %s to the cifar-10-batches-py folder of the python version "
+               "of CIFAR-10 (%s), or unset it (and pass no --data-dir) to "
+               "download it to %s." % (source, URL, DEFAULT_DIR))
+    else:
+        fix = ("name the cifar-10-batches-py folder of the python version of "
+               "CIFAR-10 (%s) with --data-dir DIR or CIFAR10_DIR=DIR "
+               "(CIFAR10_DIR=DIR make mlp), or set neither to download it to %s."
+               % (URL, DEFAULT_DIR))
+    raise CifarError("CIFAR-10 folder %s %s.\nFix: %s" % (where, problem, fix))
+
+
+def _archive_near(folder):
+    """The official archive that would unpack to folder, if it lies there:
+    folder itself, inside folder, or beside a folder named cifar-10-batches-py."""
+    name = os.path.basename(URL)
+    candidates = [os.path.join(folder, name)]
+    if os.path.basename(os.path.normpath(folder)) == name:
+        candidates.insert(0, folder)
+    if os.path.basename(os.path.normpath(folder)) == "cifar-10-batches-py":
+        candidates.append(os.path.join(os.path.dirname(os.path.normpath(folder)), name))
+    return next((path for path in candidates if os.path.isfile(path)), None)
 
 
 def _progress(done, total):
@@ -218,7 +274,8 @@ def download_CIFAR10(parent, url=URL, md5=MD5):
 
     The archive is written to a .part file first and unpacked only once its
     md5 matches, so an interrupted or corrupted download never looks complete.
-    A download that cannot start or breaks off leaves nothing behind.
+    A download that cannot start, breaks off or is interrupted (Ctrl-C)
+    leaves nothing behind.
     """
     existing = parent
     while existing and not os.path.isdir(existing):
@@ -229,22 +286,12 @@ def download_CIFAR10(parent, url=URL, md5=MD5):
         part = archive + ".part"
         print("Downloading CIFAR-10 (163 MB, once) from %s" % url, file=sys.stderr)
         try:
-            with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-                total = int(response.headers.get("Content-Length") or 0)
-                done = 0
-                for block in iter(lambda: response.read(1 << 16), b""):
-                    out.write(block)
-                    done += len(block)
-                    _progress(done, total)
-            sys.stderr.write("\n")
-        except OSError as e:
+            _fetch(url, part)
+        except (CifarError, KeyboardInterrupt):
             if os.path.exists(part):
                 os.remove(part)
             _remove_new_folders(parent, existing or os.curdir)
-            raise CifarError("Could not download %s: %s\nFix: check the network, "
-                             "or download it by hand, unpack it and name its "
-                             "cifar-10-batches-py folder: --data-dir DIR, or "
-                             "CIFAR10_DIR=DIR make mlp." % (url, e))
+            raise
         got = md5sum(part)
         if got != md5:
             raise CifarError("Downloaded %s has md5 %s, expected %s (a damaged "
@@ -255,6 +302,30 @@ def download_CIFAR10(parent, url=URL, md5=MD5):
         tar.extractall(parent, filter="data")
     print("CIFAR-10 unpacked to %s" % os.path.join(parent, "cifar-10-batches-py"),
           file=sys.stderr)
+
+
+def _fetch(url, part):
+    """Write url to the file part; CifarError if it fails or breaks off."""
+    fix = ("check the network, or download it by hand, unpack it and name its "
+           "cifar-10-batches-py folder: --data-dir DIR, or CIFAR10_DIR=DIR make mlp.")
+    done = 0
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
+            total = int(response.headers.get("Content-Length") or 0)
+            for block in iter(lambda: response.read(1 << 16), b""):
+                out.write(block)
+                done += len(block)
+                _progress(done, total)
+    except (OSError, http.client.HTTPException) as e:
+        raise CifarError("Could not download %s: %s\nFix: %s" % (url, e, fix))
+    finally:
+        if done:
+            sys.stderr.write("\n")  # end the progress line
+    # A connection closed early can end the response without an error.
+    if done < total:
+        raise CifarError("Download of %s incomplete: %.1f of %.1f MB received.\n"
+                         "Fix: run again to download it afresh; if it breaks off "
+                         "again, %s" % (url, done / 1e6, total / 1e6, fix))
 
 
 def load_dataset(data_dir=None):

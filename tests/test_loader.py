@@ -1,9 +1,14 @@
 """cifar_loader: reading the official batches, grayscale, finding and
 fetching the data set, and the messages when something is wrong."""
 import hashlib
+import http.client
+import io
 import os
 import pickle
 import re
+import shlex
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -13,7 +18,8 @@ import pytest
 import cifar_loader
 from cifar_loader import CifarError
 from helpers import (ALL_BATCHES, N_PER_BATCH, assert_clean_failure,
-                      fixture_pixel, make_batch, run_script, write_pickle)
+                      fixture_pixel, make_batch, run_script, write_cifar_dir,
+                      write_pickle)
 
 
 # --- the fixture itself is in the official format ----------------------------
@@ -189,6 +195,34 @@ def test_check_CIFAR10_accepts_the_fixture(cifar_dir):
     assert cifar_loader.check_CIFAR10(cifar_dir) is None
 
 
+# --- the fix fits the folder: only the default one is downloaded afresh -------
+
+@pytest.mark.parametrize("spelling", [os.path.relpath, os.path.abspath])
+def test_fix_for_the_default_folder_is_to_download_it_afresh(tmp_path, monkeypatch, spelling):
+    monkeypatch.chdir(tmp_path)
+    write_cifar_dir(cifar_loader.DEFAULT_DIR)
+    os.remove(os.path.join(cifar_loader.DEFAULT_DIR, "data_batch_3"))
+    root = spelling(cifar_loader.DEFAULT_DIR)
+    for check in (cifar_loader.load_CIFAR10, cifar_loader.check_CIFAR10):
+        with pytest.raises(CifarError) as error:
+            check(root)
+        assert_report(error, "data_batch_3: missing")
+        assert "Fix: delete %s and run again" % root in str(error.value)
+
+
+def test_fix_for_a_named_folder_never_says_delete_it(cifar_dir):
+    os.remove(os.path.join(cifar_dir, "data_batch_3"))
+    write_pickle("hello", os.path.join(cifar_dir, "test_batch"))
+    for check in (cifar_loader.load_CIFAR10, cifar_loader.check_CIFAR10):
+        with pytest.raises(CifarError) as error:
+            check(cifar_dir)
+        assert_report(error, "data_batch_3: missing", "test_batch: not a CIFAR-10 batch")
+        message = str(error.value)
+        assert "delete" not in message, message
+        assert "replace data_batch_3, test_batch in %s" % cifar_dir in message
+        assert cifar_loader.URL in message and "--data-dir DIR" in message
+
+
 # --- where the data set is -----------------------------------------------------
 
 @pytest.fixture
@@ -234,6 +268,80 @@ def test_only_the_default_folder_is_downloaded(tmp_path, monkeypatch):
 def test_parent_of_cifar_10_batches_py_is_accepted(cifar_dir, no_download):
     parent = os.path.dirname(cifar_dir)
     assert cifar_loader.resolve_data_dir(parent) == cifar_dir
+
+
+def test_a_file_named_as_the_folder_is_not_a_folder(tmp_path, no_download):
+    path = tmp_path / "cifar"
+    path.write_text("not a folder")
+    with pytest.raises(CifarError) as error:
+        cifar_loader.resolve_data_dir(str(path))
+    message = str(error.value)
+    assert "%s is a file, not a folder" % path in message and "Fix:" in message
+    assert "does not exist" not in message
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda path: None, "does not exist"),
+    (lambda path: path.write_text("x"), "is a file, not a folder"),
+], ids=["missing", "a file"])
+def test_a_bad_folder_from_CIFAR10_DIR_says_so(tmp_path, monkeypatch, no_download,
+                                               make, problem):
+    path = tmp_path / "cifar"
+    make(path)
+    monkeypatch.setenv("CIFAR10_DIR", str(path))
+    with pytest.raises(CifarError) as error:
+        cifar_loader.resolve_data_dir()
+    message = str(error.value)
+    assert "%s (from CIFAR10_DIR) %s" % (path, problem) in message
+    assert "Fix: set CIFAR10_DIR to" in message and "or unset it" in message
+    # The same path given as an argument does not blame the environment.
+    with pytest.raises(CifarError) as error:
+        cifar_loader.resolve_data_dir(str(path))
+    assert "CIFAR10_DIR)" not in str(error.value)
+
+
+def where_the_archive_lies(tmp_path, archive_path):
+    """(what the user names, where the archive is) for each way it can lie."""
+    inside = tmp_path / "inside"
+    inside.mkdir()
+    beside = tmp_path / "beside"
+    beside.mkdir()
+    empty = tmp_path / "empty"
+    (empty / "cifar-10-batches-py").mkdir(parents=True)
+    itself = tmp_path / "itself"
+    itself.mkdir()
+    cases = {"inside": (inside, inside),
+             "beside": (beside / "cifar-10-batches-py", beside),
+             "beside an empty folder": (empty / "cifar-10-batches-py", empty),
+             "the archive itself": (itself / archive_path.name, itself),
+             "inside, through its parent": (empty, empty)}
+    for _, folder in cases.values():
+        shutil.copy(archive_path, folder / archive_path.name)
+    return cases
+
+
+@pytest.mark.parametrize("case", ["inside", "beside", "beside an empty folder",
+                                  "the archive itself", "inside, through its parent"])
+def test_an_archive_not_unpacked_is_noticed(archive, tmp_path, no_download, case):
+    named, folder = where_the_archive_lies(tmp_path, archive[0])[case]
+    packed = folder / archive[0].name
+    with pytest.raises(CifarError) as error:
+        cifar_loader.resolve_data_dir(str(named))
+    message = str(error.value)
+    assert "the archive %s is there" % packed in message, message
+    command = "tar xzf %s -C %s" % (packed, folder)
+    assert command in message, message
+    # The advice works: unpacked so, the data set is found.
+    subprocess.run(shlex.split(command), check=True)
+    found = cifar_loader.resolve_data_dir(str(folder / "cifar-10-batches-py"))
+    assert cifar_loader.check_CIFAR10(found) is None
+
+
+def test_a_named_folder_with_some_batches_is_left_to_the_report(cifar_dir, archive,
+                                                               no_download):
+    shutil.copy(archive[0], os.path.dirname(cifar_dir))
+    os.remove(os.path.join(cifar_dir, "data_batch_2"))
+    assert cifar_loader.resolve_data_dir(cifar_dir) == cifar_dir
 
 
 # --- downloading (from a local file:// URL) ------------------------------------
@@ -289,11 +397,71 @@ def test_download_error_keeps_a_folder_that_was_there(tmp_path):
     assert mine.is_dir()
 
 
+class FakeResponse(object):
+    """What urlopen returns: Content-Length says length, body is what comes;
+    after it, read() returns b"" (a connection closed early) or raises fail."""
+
+    def __init__(self, length, body, fail=None):
+        self.headers = {"Content-Length": str(length)}
+        self.body = io.BytesIO(body)
+        self.fail = fail
+
+    def read(self, n):
+        block = self.body.read(n)
+        if not block and self.fail:
+            raise self.fail
+        return block
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def serve(monkeypatch, response):
+    monkeypatch.setattr(cifar_loader.urllib.request, "urlopen",
+                        lambda url, timeout: response)
+
+
+def test_a_download_cut_off_is_incomplete_and_leaves_nothing(tmp_path, monkeypatch):
+    serve(monkeypatch, FakeResponse(2000000, b"x" * 500000))
+    with pytest.raises(CifarError) as error:
+        cifar_loader.download_CIFAR10(str(tmp_path / "data"), url="http://example.invalid/a.tar.gz")
+    assert "incomplete: 0.5 of 2.0 MB" in str(error.value) and "Fix:" in str(error.value)
+    assert list(tmp_path.iterdir()) == []  # no .part, no data/
+
+
+def test_a_download_broken_off_by_the_server_leaves_nothing(tmp_path, monkeypatch):
+    serve(monkeypatch, FakeResponse(2000, b"x" * 1000,
+                                    http.client.IncompleteRead(b"", 1000)))
+    with pytest.raises(CifarError, match="Could not download"):
+        cifar_loader.download_CIFAR10(str(tmp_path / "data"), url="http://example.invalid/a.tar.gz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_a_download_leaves_nothing(tmp_path, monkeypatch):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    serve(monkeypatch, FakeResponse(200000, b"x" * 100000, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        cifar_loader.download_CIFAR10(str(mine / "data" / "cifar"),
+                                      url="http://example.invalid/a.tar.gz")
+    assert list(mine.iterdir()) == []  # .part and the new folders removed, mine kept
+
+
 # --- the command line -----------------------------------------------------------
 
 def test_command_line_with_a_missing_folder(tmp_path):
     result = run_script("cifar_loader.py", "--data-dir", tmp_path / "nowhere")
     assert_clean_failure(result, "nowhere", "does not exist", "Fix:")
+
+
+def test_command_line_with_a_file_for_a_folder(tmp_path):
+    path = tmp_path / "cifar"
+    path.write_text("x")
+    result = run_script("cifar_loader.py", "--data-dir", path)
+    assert_clean_failure(result, "is a file, not a folder", "Fix:")
 
 
 def test_command_line_with_a_damaged_folder(cifar_dir):

@@ -1,5 +1,7 @@
 """setup_theanorc.py installs the repository's .theanorc as ~/.theanorc,
 run against a temporary HOME."""
+import errno
+import os
 import re
 
 import pytest
@@ -69,3 +71,74 @@ def test_missing_source_or_home_is_a_clear_error(tmp_path, where):
     result = install(tmp_path, where, missing)
     assert_clean_failure(result, "error: could not install .theanorc", str(missing))
     assert not (tmp_path / ".theanorc").exists()
+
+
+# --- a failure leaves the user's ~/.theanorc where it was -----------------------
+
+MINE = "[global]\ndevice = cpu\n"
+
+
+def disk_full(source, target):
+    """shutil.copyfile on a full disk: part of the file written, then ENOSPC."""
+    with open(target, "w") as f:
+        f.write("[glo")
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_leaves_the_users_file_untouched(tmp_path, monkeypatch, capsys):
+    (tmp_path / ".theanorc").write_text(MINE)
+    monkeypatch.setattr(setup_theanorc.shutil, "copyfile", disk_full)
+    with pytest.raises(SystemExit) as exit:
+        setup_theanorc.main(["--home", str(tmp_path)])
+    message = exit.value.code  # sys.exit(message): printed on stderr, status 1
+    assert isinstance(message, str) and "\n" not in message, message
+    assert message.startswith("error: could not install .theanorc")
+    assert "No space left on device" in message and "nothing changed" in message
+    assert [p.name for p in tmp_path.iterdir()] == [".theanorc"]  # no temp, no backup
+    assert (tmp_path / ".theanorc").read_text() == MINE
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_command_line_on_a_full_disk(tmp_path):
+    (tmp_path / ".theanorc").write_text(MINE)
+    # Writes to /dev/full fail with ENOSPC, as on a full disk.
+    (tmp_path / ".theanorc.tmp").symlink_to("/dev/full")
+    result = install(tmp_path)
+    assert_clean_failure(result, "error: could not install .theanorc",
+                         "No space left on device", "nothing changed")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [".theanorc"]
+    assert (tmp_path / ".theanorc").read_text() == MINE
+
+
+def fail(*args):
+    raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+
+def test_a_failure_after_the_backup_puts_the_file_back(tmp_path, monkeypatch):
+    (tmp_path / ".theanorc").write_text(MINE)
+    monkeypatch.setattr(setup_theanorc.os, "replace", fail)
+    with pytest.raises(OSError, match="nothing changed"):
+        setup_theanorc.install(str(REPO / ".theanorc"), str(tmp_path))
+    assert [p.name for p in tmp_path.iterdir()] == [".theanorc"]
+    assert (tmp_path / ".theanorc").read_text() == MINE
+
+
+def test_a_backup_that_cannot_be_put_back_is_named(tmp_path, monkeypatch):
+    (tmp_path / ".theanorc").write_text(MINE)
+    real_rename, renames = os.rename, []
+
+    def rename_once(src, dst):  # keeping the backup works, putting it back fails
+        renames.append(dst)
+        if len(renames) > 1:
+            fail()
+        real_rename(src, dst)
+
+    monkeypatch.setattr(setup_theanorc.os, "replace", fail)
+    monkeypatch.setattr(setup_theanorc.os, "rename", rename_once)
+    with pytest.raises(OSError) as error:
+        setup_theanorc.install(str(REPO / ".theanorc"), str(tmp_path))
+    backup = renames[0]
+    assert "your previous file is kept as %s" % backup in str(error.value)
+    assert [p.name for p in tmp_path.iterdir()] == [os.path.basename(backup)]
+    assert open(backup).read() == MINE
