@@ -28,9 +28,21 @@ if "theano" in sys.modules:
                       "aliases and flags while it imports")
 fixes.apply()
 runtime.log_to_stderr()
-runtime.choose_blas_flags()
-runtime.choose_threads()
-runtime.choose_device()
+# A configuration Theano cannot start with (a broken ~/.theanorc, a value it
+# refuses, a compile directory it cannot write) ends the program with one
+# line naming the file or flag and the fix, not a traceback. Other errors
+# pass through as they are.
+try:
+    runtime.check_settings()
+    runtime.choose_blas_flags()
+    runtime.choose_threads()
+    runtime.choose_device()
+    import theano  # noqa: E402,F401  (reads THEANO_FLAGS and the config files)
+except Exception as error:
+    problem = runtime.configuration_problem(error)
+    if problem is None:
+        raise
+    raise SystemExit(problem) from None
 
 # Registered here, after Theano has started with the flags above: only then is
 # it known whether the GPU back end runs, which decides the GPU rewrites.

@@ -5,13 +5,20 @@ choose_threads and choose_device must run before that (importing theano_today
 runs them). Each reads the setting Theano will see (THEANO_FLAGS first, then
 $THEANORC or ~/.theanorc) and overrides it through THEANO_FLAGS only where the
 machine cannot honour it.
+
+A configuration Theano cannot start with (a config file that is not one, a
+value it refuses, a compile directory it cannot write) is reported in one
+line naming the file or flag and the fix: check_settings reads the settings
+before Theano does, configuration_problem explains what Theano raised.
 """
 import configparser
 import importlib.util
 import logging
 import os
+import shlex
 import subprocess
 import sys
+import traceback
 
 #: Messages about the set-up (the BLAS fallback) go through this logger.
 log = logging.getLogger("theano_today")
@@ -34,16 +41,84 @@ def _theano_flags():
     return flags
 
 
+class ConfigurationError(Exception):
+    """A setting Theano cannot start with; the message is one line that
+    names the file or flag, the bad value, and the fix."""
+
+
+def _theanorc_files():
+    """The config files Theano reads, in its order (later ones win):
+    $THEANORC (os.pathsep-separated) or ~/.theanorc."""
+    files = [os.path.expanduser(p)
+             for p in os.environ.get("THEANORC", "~/.theanorc").split(os.pathsep)]
+    if os.environ.get("THEANORC") is None and sys.platform == "win32":
+        files.append(os.path.expanduser("~/.theanorc.txt"))
+    return files
+
+
+def _theanorc_defaults():
+    """The names Theano lets its config files interpolate, as %(USER)s."""
+    return {"USER": os.getenv("USER", os.path.split(os.path.expanduser("~"))[-1]),
+            "LSCRATCH": os.getenv("LSCRATCH", ""), "TMPDIR": os.getenv("TMPDIR", ""),
+            "TEMP": os.getenv("TEMP", ""), "TMP": os.getenv("TMP", ""),
+            "PID": str(os.getpid())}
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
+def _file_fix(path):
+    """What to do about a config file that Theano cannot use."""
+    if os.environ.get("THEANORC") is not None:
+        return "correct %s, or unset THEANORC to use ~/.theanorc" % path
+    return ("correct or delete it; `python setup_theanorc.py` installs the tutorial's "
+            "one (keeping yours as a backup)")
+
+
+def _broken_file_message(path, error):
+    """One line: why Theano cannot read the config file path, and the fix."""
+    fix = _file_fix(path)
+    if os.environ.get("THEANORC") is None:
+        where = "the Theano config file %s" % path
+    else:
+        where = "the Theano config file %s (named by THEANORC)" % path
+    if isinstance(error, UnicodeDecodeError):
+        return ("theano_today: %s is not a text file (byte 0x%02x at offset %d is not %s). "
+                "Fix: %s." % (where, error.object[error.start], error.start,
+                              error.encoding, fix))
+    if isinstance(error, configparser.MissingSectionHeaderError):
+        return ("theano_today: %s has no section header before line %d (%s). "
+                "Fix: start it with a section such as [global], or %s."
+                % (where, error.lineno, _one_line(repr(error.line.strip())), fix))
+    if isinstance(error, configparser.ParsingError) and error.errors:
+        lineno, line = error.errors[0]
+        line = _one_line(line).replace("\\n'", "'")
+        return ("theano_today: %s, line %d, is not 'option = value': %s. "
+                "Fix: correct or delete that line, or %s." % (where, lineno, line, fix))
+    reason = _one_line(error.message if isinstance(error, configparser.Error) else error)
+    return "theano_today: %s cannot be read: %s. Fix: %s." % (where, reason.rstrip("."), fix)
+
+
+def _read_theanorc():
+    """The config files Theano reads, parsed as Theano parses them; a file
+    it could not parse raises ConfigurationError."""
+    parser = configparser.ConfigParser(_theanorc_defaults())
+    for path in _theanorc_files():
+        try:
+            parser.read([path])  # one at a time, to name the broken one
+        except (configparser.Error, UnicodeDecodeError) as e:
+            raise ConfigurationError(_broken_file_message(path, e)) from None
+    return parser
+
+
 def _theanorc_value(section, option):
     """A value from the config files Theano reads (THEANORC or ~/.theanorc)."""
-    default = os.pathsep.join(
-        os.path.expanduser(p) for p in ("~/.theanorc", "~/.theanorc.txt"))
-    parser = configparser.ConfigParser()
+    parser = _read_theanorc()
     try:
-        parser.read(os.environ.get("THEANORC", default).split(os.pathsep))
-    except configparser.Error:
-        return None  # Theano will report the broken file itself
-    return parser.get(section, option, fallback=None)
+        return parser.get(section, option, fallback=None)
+    except configparser.InterpolationError:  # Theano then takes the raw text too
+        return parser.get(section, option, raw=True, fallback=None)
 
 
 def _theano_setting(name):
@@ -59,6 +134,117 @@ def _add_theano_flag(name, value):
     """Override a Theano setting: THEANO_FLAGS wins over the config files."""
     flags = os.environ.get("THEANO_FLAGS", "")
     os.environ["THEANO_FLAGS"] = (flags + "," if flags else "") + "%s=%s" % (name, value)
+
+
+# --- settings Theano cannot start with -------------------------------------------------
+
+def _split_theano_flags():
+    """THEANO_FLAGS's 'name=value' items, split as Theano splits them (shlex,
+    so quotes must pair: ValueError if not)."""
+    splitter = shlex.shlex(os.environ.get("THEANO_FLAGS", ""), posix=True)
+    splitter.whitespace = ","
+    splitter.whitespace_split = True
+    return [item.strip() for item in splitter if "=" in item]
+
+
+def _check_theano_flags():
+    """THEANO_FLAGS must split as Theano splits it."""
+    flags = os.environ.get("THEANO_FLAGS", "")
+    try:
+        _split_theano_flags()
+    except ValueError as e:
+        raise ConfigurationError(
+            "theano_today: THEANO_FLAGS=%s cannot be read (%s). Fix: pair the quotes "
+            "(or escape them with a backslash) in THEANO_FLAGS, or unset it"
+            "." % (flags, str(e).lower())) from None
+
+
+def check_settings():
+    """Before Theano starts: THEANO_FLAGS and the config files must be
+    readable; raises ConfigurationError (one line, with the fix) if not.
+    The values in them are checked by Theano itself (configuration_problem)."""
+    _check_theano_flags()
+    _read_theanorc()
+
+
+def _refused_setting(error):
+    """(config parameter, value) whose check raised error while Theano
+    read its settings: the innermost ConfigParam.__set__ it went through."""
+    found = None
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        code = frame.f_code
+        if (code.co_name == "__set__"
+                and code.co_filename.endswith(os.path.join("theano", "configparser.py"))):
+            param = frame.f_locals.get("self")
+            if hasattr(param, "fullname"):
+                found = param, frame.f_locals.get("val")
+    return found
+
+
+def _user_setting(name):
+    """(where, value) of the user's setting for Theano's name: where is
+    'THEANO_FLAGS' or a config file's path; (None, None) when unset."""
+    flags = dict(item.split("=", 1) for item in _split_theano_flags())
+    if name in flags:  # the last one wins, as in Theano
+        return "THEANO_FLAGS", flags[name]
+    section, option = name.rsplit(".", 1) if "." in name else ("global", name)
+    for path in reversed(_theanorc_files()):  # the last file read wins
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read([path])
+        except (configparser.Error, UnicodeDecodeError):
+            continue
+        if parser.has_option(section, option):
+            return path, parser.get(section, option)
+    return None, None
+
+
+def _compiledir_message(error):
+    """One line: Theano cannot write its compile directory, which setting
+    (compiledir, base_compiledir or the default) put it there, and the fix."""
+    for name in ("compiledir", "base_compiledir"):
+        where, value = _user_setting(name)
+        if where:
+            setting = "%s=%s, set in %s" % (name, value, where)
+            fix = ("point %s in %s at a folder you can write, or remove it to use "
+                   "Theano's default, ~/.theano" % (name, where))
+            break
+    else:
+        setting = "Theano's default, ~/.theano"
+        fix = ("make ~/.theano writable, or set base_compiledir to a folder you can write, "
+               "e.g. THEANO_FLAGS=base_compiledir=/tmp/theano")
+    return ("theano_today: Theano cannot write its compile directory (%s): %s. Fix: %s."
+            % (setting, _one_line(error).rstrip("."), fix))
+
+
+def configuration_problem(error):
+    """One line saying what is wrong with the configuration, where, and the
+    fix, when error is Theano refusing a setting as it starts (a value of
+    THEANO_FLAGS or a config file, or its compile directory); None for any
+    other error, which is not the configuration's to explain."""
+    if isinstance(error, ConfigurationError):
+        return str(error)
+    found = _refused_setting(error)
+    if found is None:
+        return None
+    param, value = found
+    name = param.fullname
+    if name == "compiledir":
+        return _compiledir_message(error)
+    if getattr(param, "is_default", True):
+        return None  # Theano's own default failed: not a setting of the user's
+    source, _ = _user_setting(name)
+    reason = error.args[0] if error.args and isinstance(error.args[0], str) else error
+    if source == "THEANO_FLAGS":
+        where = "THEANO_FLAGS sets %s=%s" % (name, value)
+        fix = "correct or remove it in THEANO_FLAGS"
+    elif source:
+        where = "%s sets %s = %s" % (source, name, value)
+        fix = "correct or delete that line in %s" % source
+    else:
+        where, fix = "%s=%s" % (name, value), "correct %s in THEANO_FLAGS or ~/.theanorc" % name
+    return ("theano_today: %s, which Theano refuses: %s. Fix: %s."
+            % (where, _one_line(reason).rstrip("."), fix))
 
 
 # --- BLAS -----------------------------------------------------------------------------
