@@ -17,6 +17,7 @@ from lasagne.updates import nesterov_momentum
 
 import cifar_loader
 from theano_today import cli, runtime
+from theano_today.divergence import StopOnDivergence
 from theano_today.shared_data import SharedDataNeuralNet
 
 # The article's settings
@@ -55,6 +56,8 @@ def build_mlp(epochs=EPOCHS, learning_rate=LEARNING_RATE, verbose=1,
         update_learning_rate=learning_rate,
         update_momentum=MOMENTUM,
         max_epochs=epochs,
+        # a loss that is no longer a number ends training, with the last good parameters
+        on_training_started=[StopOnDivergence()],
         verbose=verbose,
     )
 
@@ -79,9 +82,9 @@ def main(argv=None):
     # Evaluate on the 10,000 test images it never saw.
     accuracy = np.mean(net.predict(Xte) == Yte)
     print("test accuracy: %.4f (the article: %.2f)" % (accuracy, ARTICLE_ACCURACY))
-    cli.exit_unless_complete(net, args.epochs, saved)
+    cli.exit_unless_complete(net, args.epochs, args.learning_rate, saved)
     return net
 
 
 if __name__ == "__main__":
-    main()
+    cli.run(main)

@@ -42,7 +42,7 @@ import theano
 import cifar_loader
 import ConvolutionNN
 import mlp
-from theano_today import cli, runtime
+from theano_today import cli, divergence, params, runtime
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The runs: the script that defines each net and its settings, and the
@@ -120,31 +120,41 @@ def library_versions():
 
 class Checkpoint(object):
     """nolearn on_epoch_finished handler: after every epoch, save the latest
-    parameters and history (so Ctrl-C or a crash loses at most one epoch), and
-    the parameters of the epoch with the lowest validation loss so far."""
+    parameters with the run's name and history, in one file written whole
+    (so Ctrl-C or a crash loses at most one epoch, and parameters and history
+    always agree), and the parameters of the epoch with the lowest
+    validation loss so far. The history also goes to a JSON file, to read."""
 
-    def __init__(self, prefix):
+    def __init__(self, prefix, run):
+        self.run = run
         self.last = prefix + "-last.pkl"
         self.best = prefix + "-best.pkl"
         self.history = prefix + "-history.json"
 
     def __call__(self, net, history):
-        _atomic(net.save_params_to, self.last)
+        plain = _plain(history)
+        params.save(net, self.last, __run__=self.run, __history__=plain)
         if history[-1]["valid_loss_best"]:
-            _atomic(net.save_params_to, self.best)
-        _atomic(lambda p: _write_json(p, _plain(history)), self.history)
+            params.save(net, self.best)
+        _atomic(lambda p: _write_json(p, plain), self.history)
 
     def resume(self, net):
-        """Load the latest parameters and history into net; epochs done."""
-        if not (os.path.exists(self.last) and os.path.exists(self.history)):
+        """Load the latest parameters and history into net; epochs done.
+        Raises params.ParamsError for a file that is not this run's."""
+        if not os.path.exists(self.last):
             return 0
+        saved = params.load(self.last)
+        run, history = saved.pop("__run__", None), saved.pop("__history__", None)
+        if run != self.run or not isinstance(history, list):
+            raise params.ParamsError("%s: not a checkpoint of run %s (it is %s)" % (
+                self.last, self.run, "run %s's" % run if run else "of an older reproduce.py"))
+        params.check_fits(net, saved, self.last)
         verbose, net.verbose = net.verbose, 0  # quiet: nolearn prints each parameter
-        net.load_params_from(self.last)
+        net.load_params_from(saved)
         net.verbose = verbose
-        with open(self.history) as f:
-            net.train_history_ = json.load(f)
-        print("resumed from %s after epoch %d" % (self.last, len(net.train_history_)))
-        return len(net.train_history_)
+        net.train_history_ = history
+        print("resumed from %s after epoch %d" % (self.last, len(history)))
+        return len(history)
 
 
 def _atomic(write, path):
@@ -186,12 +196,14 @@ def estimate_epoch_seconds(spec, Xtr, Ytr, batches=3):
     return per_batch * len(Xtr) / 128.0 * (0.8 + 0.2 / 3)
 
 
-def train_run(name, spec, data, out_dir, tag, epochs, resume):
-    """Train one net, evaluate it on the test set; returns its results row."""
+def train_run(name, spec, data, out_dir, tag, epochs, resume, quick=False):
+    """Train one net, evaluate it on the test set; returns its results row.
+    A quick run keeps its checkpoints apart, so a full run's are left whole."""
     Xtr, Ytr, Xte, Yte = data[spec["script"].__name__]
     cli.seed_everything()
     net = spec["build"](epochs=epochs, learning_rate=spec["learning_rate"])
-    checkpoint = Checkpoint(os.path.join(out_dir, "%s-%s" % (name, tag)))
+    checkpoint = Checkpoint(os.path.join(out_dir, "%s-%s%s" % (name, tag, "-quick" * quick)),
+                            name)
     net.on_epoch_finished.append(checkpoint)
     net.initialize()
     done = checkpoint.resume(net) if resume else 0
@@ -199,7 +211,8 @@ def train_run(name, spec, data, out_dir, tag, epochs, resume):
         # nolearn's fit stops cleanly on Ctrl-C and returns the net as it is.
         net.fit(Xtr, Ytr, epochs=epochs - done)
     history = _plain(net.train_history_)
-    interrupted = len(history) < epochs
+    diverged = divergence.diverged_at(history)
+    interrupted = len(history) < epochs and diverged is None
     if history:
         checkpoint(net, net.train_history_)  # the final state, also after Ctrl-C
 
@@ -207,46 +220,92 @@ def train_run(name, spec, data, out_dir, tag, epochs, resume):
     row = dict(
         run=name, device=tag, epochs=epochs, epochs_done=len(history),
         learning_rate=spec["learning_rate"],
-        test_accuracy=float(np.mean(predicted == Yte)),
+        # a diverged net predicts what its last good epoch learned: not this run's result
+        test_accuracy=None if diverged else float(np.mean(predicted == Yte)),
         median_epoch_s=float(np.median([h["dur"] for h in history])) if history else None,
-        history=history, interrupted=interrupted,
+        history=history, interrupted=interrupted, diverged=diverged,
     )
     if history:
         best = int(np.argmax([h["valid_accuracy"] for h in history]))
         row.update(best_valid_accuracy=history[best]["valid_accuracy"],
                    best_valid_epoch=history[best]["epoch"])
-        if os.path.exists(checkpoint.best):
+        if os.path.exists(checkpoint.best) and not diverged:
             net.verbose = 0  # load quietly: nolearn prints a line per parameter
             net.load_params_from(checkpoint.best)
             row["best_params_test_accuracy"] = float(np.mean(net.predict(Xte) == Yte))
-    if spec["script"] is ConvolutionNN:
+    if spec["script"] is ConvolutionNN and not diverged:
         from sklearn.metrics import confusion_matrix
         row["confusion"] = confusion_matrix(Yte, predicted, labels=range(10)).tolist()
-    print("%s on %s: test accuracy %.4f%s" % (
-        name, tag, row["test_accuracy"],
-        " (interrupted after epoch %d of %d)" % (len(history), epochs) if interrupted else ""))
+    if diverged:
+        print("%s on %s: diverged at epoch %d (its loss is not a number): recorded as "
+              "diverged; try a smaller learning rate" % (name, tag, diverged))
+    else:
+        print("%s on %s: test accuracy %.4f%s" % (
+            name, tag, row["test_accuracy"],
+            " (interrupted after epoch %d of %d)" % (len(history), epochs) if interrupted
+            else ""))
     return row
 
 
 # --- the report -------------------------------------------------------------------
 
+class ResultsError(Exception):
+    """A results file that cannot be used; the message names it."""
+
+
+#: What every row needs, to be drawn and compared.
+ROW_KEYS = ["run", "device", "host", "machine", "versions", "date", "epochs", "epochs_done",
+            "learning_rate", "test_accuracy", "median_epoch_s", "history"]
+
+
 def load_results(path):
+    """The results in path ({"rows": []} where there is none yet), checked
+    before anything uses them; raises ResultsError."""
     if not os.path.exists(path):
         return {"rows": []}
-    with open(path) as f:
-        return json.load(f)
+    try:
+        with open(path) as f:
+            results = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ResultsError("%s is not a results file (%s)" % (path, e))
+    rows = results.get("rows") if isinstance(results, dict) else None
+    if not isinstance(rows, list):
+        raise ResultsError("%s is not a results file (no list of rows)" % path)
+    for i, row in enumerate(rows, 1):
+        missing = [k for k in ROW_KEYS if not isinstance(row, dict) or k not in row]
+        if missing:
+            raise ResultsError("%s: row %d lacks %s" % (path, i, ", ".join(missing)))
+        if row["run"] not in RUNS or not isinstance(row["history"], list):
+            raise ResultsError("%s: row %d is not a row of reproduce.py (run %r)"
+                               % (path, i, row["run"]))
+    return results
 
 
 def _key(row):
     return row["run"], row["device"], row["host"]
 
 
+def _grounds(row):
+    """How well-founded a row is: a full run over a quick one, a finished
+    one over an interrupted or diverged one, then more epochs over fewer."""
+    finished = not row.get("interrupted") and not row.get("diverged")
+    return not row.get("quick"), finished, row["epochs_done"]
+
+
 def merge_row(results, row):
-    """Replace the row of the same run on the same device and host, or add it."""
+    """Put row in results in place of the row of the same run on the same
+    device and host, unless that one is better founded (_grounds): then it
+    stays, and the sentence returned says so; else None."""
+    same = [r for r in results["rows"] if _key(r) == _key(row)]
+    if same and _grounds(same[0]) > _grounds(row):
+        return ("results keep the row of %s on %s (%s epochs%s); this one (%s epochs%s) "
+                "is not recorded" % (row["run"], row["device"], _epochs(same[0]),
+                                     ", quick" if same[0].get("quick") else "",
+                                     _epochs(row), ", quick" if row.get("quick") else ""))
     results["rows"] = [r for r in results["rows"] if _key(r) != _key(row)]
     results["rows"].append(row)
-    results["rows"].sort(key=lambda r: (list(RUNS).index(r["run"]) if r["run"] in RUNS else 99,
-                                        r["device"]))
+    results["rows"].sort(key=lambda r: (list(RUNS).index(r["run"]), r["device"]))
+    return None
 
 
 def _fmt(value, pattern):
@@ -254,9 +313,11 @@ def _fmt(value, pattern):
 
 
 def _epochs(row):
-    if not row.get("interrupted"):
-        return "%d" % row["epochs"]
-    return "%d of %d (interrupted)" % (row["epochs_done"], row["epochs"])
+    if row.get("diverged"):
+        return "%d of %d (diverged)" % (row["epochs_done"], row["epochs"])
+    if row.get("interrupted"):
+        return "%d of %d (interrupted)" % (row["epochs_done"], row["epochs"])
+    return "%d" % row["epochs"]
 
 
 def speedup_lines(results):
@@ -365,7 +426,7 @@ def plot_curves(row, path):
     fig.suptitle("%s on %s (lr %s): test accuracy %.4f" % (
         row["run"], row["device"], row["learning_rate"], row["test_accuracy"]))
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    _atomic(lambda p: fig.savefig(p, dpi=80, format="png"), path)
     plt.close(fig)
 
 
@@ -390,15 +451,15 @@ def plot_confusion(row, path):
                     color="white" if matrix[i, j] > matrix.max() / 2 else "black")
     ax.set_title("%s on %s: test confusion matrix" % (row["run"], row["device"]))
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    _atomic(lambda p: fig.savefig(p, dpi=80, format="png"), path)
     plt.close(fig)
 
 
 def render(out_dir, results):
     """Write RESULTS.md and the plots (plots need matplotlib); for the
     repository's own results folder, README.md's table too."""
-    with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:
-        f.write(results_markdown(results))
+    markdown = results_markdown(results)
+    _atomic(lambda p: _write_text(p, markdown), os.path.join(out_dir, "RESULTS.md"))
     if os.path.abspath(out_dir) == RESULTS_DIR:  # the published results
         update_readme(results)
     try:
@@ -436,14 +497,27 @@ def main(argv=None):
                         help="add the rows of other results.json files (say, from a "
                         "GPU machine), then redraw; trains nothing")
     args = parser.parse_args(argv)
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error("--out %s is a file: name a folder for the results" % args.out)
+    try:
+        return run(args)
+    except (ResultsError, params.ParamsError) as e:
+        sys.exit("error: %s\nFix: repair or move that file away; nothing was changed "
+                 "by this run after the error." % e)
 
+
+def run(args):
+    """What main does once the command line is read."""
     os.makedirs(args.out, exist_ok=True)
     results_path = os.path.join(args.out, "results.json")
     results = load_results(results_path)
     if args.render_only or args.merge:
-        for other in args.merge or []:
-            for row in load_results(other)["rows"]:
-                merge_row(results, row)
+        merged = [load_results(other) for other in args.merge or []]  # all checked first
+        for other in merged:
+            for row in other["rows"]:
+                note = merge_row(results, row)
+                if note:
+                    print(note)
         _atomic(lambda p: _write_json(p, results), results_path)
         render(args.out, results)
         print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
@@ -469,25 +543,29 @@ def main(argv=None):
     print("expected total: about %.0f min; Ctrl-C stops cleanly and keeps what was learned\n"
           % max(1, round(total / 60)))
 
+    diverged = None
     for name, spec, epochs in plan:
         print("=== %s: %d epochs, learning rate %s, on %s" % (name, epochs, spec["learning_rate"], machine))
-        row = train_run(name, spec, data, args.out, tag, epochs, args.resume)
+        row = train_run(name, spec, data, args.out, tag, epochs, args.resume, args.quick)
         row.update(machine=machine, host=host, versions=library_versions(), quick=args.quick,
                    date=datetime.date.today().isoformat())
-        merge_row(results, row)
+        diverged = diverged or row["diverged"]
+        note = merge_row(results, row)
+        if note:
+            print(note)
         _atomic(lambda p: _write_json(p, results), results_path)
         render(args.out, results)
         if row["interrupted"]:
+            print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
             print("stopped by Ctrl-C: parameters so far are in %s; "
-                  "`python reproduce.py --resume` continues" % args.out)
-            break
+                  "`python reproduce.py --resume` continues" % args.out, file=sys.stderr)
+            sys.exit(130)
     print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
+    if diverged:
+        sys.exit(1)  # said above, run by run
     return results
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except KeyboardInterrupt:  # outside training (loading, compiling, plotting)
-        sys.exit("interrupted; finished runs are in results.json, and "
-                 "`python reproduce.py --resume` continues the others")
+    cli.run(main, "interrupted; finished runs are in results.json, and "
+            "`python reproduce.py --resume` continues the others")

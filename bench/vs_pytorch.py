@@ -55,7 +55,10 @@ def parse_args(argv=None):
     parser.add_argument("--reps", type=cli.count, default=5,
                         help="timed repetitions per library and net, medians reported")
     cli.add_nets_option(parser, NETS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.threads < 1:
+        parser.error("argument --threads: must be a whole number of at least 1")
+    return args
 
 
 # --- the two implementations ---------------------------------------------------

@@ -69,7 +69,7 @@ def test_saved_parameters_predict_the_same_labels(quick, shared_cifar_dir, stack
     from sklearn.metrics import confusion_matrix
     row = [r for r in results["rows"] if r["run"] == "cnn"][0]
     net = ConvolutionNN.build_cnn(verbose=0)
-    net.load_params_from(str(out / ("cnn-%s-last.pkl" % row["device"])))
+    net.load_params_from(str(out / ("cnn-%s-quick-last.pkl" % row["device"])))
     _, _, Xte, Yte = cifar_loader.load_CIFAR10(str(shared_cifar_dir))
     Xte, Yte = ConvolutionNN.preprocess(Xte[:500]), Yte[:500]
     predicted = net.predict(Xte)
@@ -94,14 +94,14 @@ def test_ctrl_c_keeps_the_parameters_and_resume_continues(shared_cifar_dir, tmp_
     assert history is not None, "no epoch finished in time"
     process.send_signal(signal.SIGINT)  # what Ctrl-C sends
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, stderr
+    assert process.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr
-    assert "interrupted after epoch" in stdout and "--resume" in stdout
+    assert "interrupted after epoch" in stdout and "--resume" in stderr
     with open(out / "results.json") as f:
         row = json.load(f)["rows"][0]
     done = row["epochs_done"]
     assert row["interrupted"] and 1 <= done < 1000
-    assert (out / ("cnn-%s-last.pkl" % row["device"])).exists()
+    assert (out / ("cnn-%s-quick-last.pkl" % row["device"])).exists()
     assert 0 <= row["test_accuracy"] <= 1  # evaluated although interrupted
 
     resumed = run_script("reproduce.py", "--quick", "--runs", "cnn", "--epochs", done + 1,
@@ -139,3 +139,90 @@ def test_help_shows_real_defaults_only():
     # unset options and switches say what they do, not "None" or "False"
     assert "default: None" not in result.stdout, result.stdout
     assert "default: False" not in result.stdout, result.stdout
+
+
+# --- what reproduce.py must never do: lose results, or train on the wrong checkpoint ----
+
+def test_a_quick_or_shorter_row_never_replaces_a_complete_one(quick, stack):
+    import reproduce
+    _, results = quick
+    complete = dict(results["rows"][0], quick=False, epochs=50, epochs_done=50)
+    table = {"rows": [complete]}
+    for weaker in [dict(complete, quick=True, epochs=1, epochs_done=1),
+                   dict(complete, epochs_done=4, interrupted=True),
+                   dict(complete, epochs_done=3, diverged=3),
+                   dict(complete, epochs=5, epochs_done=5)]:
+        note = reproduce.merge_row(table, weaker)
+        assert table["rows"] == [complete]
+        assert note.startswith("results keep the row of %s on %s (50 epochs)"
+                               % (complete["run"], complete["device"]))
+    better = dict(complete, test_accuracy=0.5)  # a complete run of the same length
+    assert reproduce.merge_row(table, better) is None and table["rows"] == [better]
+
+
+def test_merge_of_a_malformed_file_changes_nothing(quick, tmp_path):
+    _, results = quick
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(results))
+    before = (out / "results.json").read_bytes()
+    bad_row = dict(results["rows"][0])
+    del bad_row["history"]
+    for text, says in [("{not json", "is not a results file"),
+                       (json.dumps({"rows": [bad_row]}), "row 1 lacks history"),
+                       (json.dumps({"rows": [dict(bad_row, run="rnn", history=[])]}),
+                        "not a row of reproduce.py")]:
+        other = tmp_path / "other.json"
+        other.write_text(text)
+        result = run_script("reproduce.py", "--merge", other, "--out", out)
+        assert result.returncode == 1 and "Traceback" not in result.stderr
+        assert says in result.stderr and str(other) in result.stderr
+        assert (out / "results.json").read_bytes() == before
+        assert not (out / "RESULTS.md").exists()
+
+
+def test_a_corrupt_results_file_or_out_that_is_a_file_is_one_line(tmp_path):
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / "results.json").write_text("[1, 2")
+    result = run_script("reproduce.py", "--render-only", "--out", out)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "results.json is not a results file" in result.stderr
+    assert (out / "results.json").read_text() == "[1, 2"
+    result = run_script("reproduce.py", "--render-only", "--out", out / "results.json")
+    assert result.returncode == 2 and "is a file: name a folder" in result.stderr
+
+
+def test_resume_refuses_a_checkpoint_of_another_run_or_a_damaged_one(quick, shared_cifar_dir,
+                                                                      tmp_path):
+    import shutil
+    out, results = quick
+    device = results["rows"][0]["device"]
+    mine = tmp_path / "resume"
+    mine.mkdir()
+    # the MLP's checkpoint where the CNN's should be
+    shutil.copy(out / ("mlp-%s-quick-last.pkl" % device), mine / ("cnn-%s-quick-last.pkl" % device))
+    args = ["--quick", "--runs", "cnn", "--resume", "--data-dir", shared_cifar_dir, "--out", mine]
+    result = run_script("reproduce.py", *args)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "not a checkpoint of run cnn (it is run mlp's)" in result.stderr
+    (mine / ("cnn-%s-quick-last.pkl" % device)).write_bytes(
+        (out / ("cnn-%s-quick-last.pkl" % device)).read_bytes()[:300])
+    result = run_script("reproduce.py", *args)
+    assert result.returncode == 1 and "truncated or corrupt" in result.stderr
+    assert not (mine / "results.json").exists()
+
+
+def test_a_diverged_run_is_recorded_as_diverged(stack, shared_cifar_dir, tmp_path, capsys):
+    import mlp
+    import reproduce
+    X, y, Xte, yte = cifar_loader.load_CIFAR10(shared_cifar_dir)
+    data = {"mlp": (mlp.preprocess(X), y, mlp.preprocess(Xte), yte)}
+    spec = dict(reproduce.RUNS["mlp"], learning_rate=1e20)  # the fixture's images need that
+    row = reproduce.train_run("mlp", spec, data, str(tmp_path), "cpu", 5, resume=False)
+    assert row["diverged"] == row["epochs_done"] < 5 and not row["interrupted"]
+    assert row["test_accuracy"] is None
+    assert "diverged at epoch %d" % row["diverged"] in capsys.readouterr().out
+    assert "(diverged)" in reproduce.readme_table({"rows": [dict(
+        row, machine="m", host="h", versions="v", date="d")]})
+

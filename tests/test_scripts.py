@@ -170,19 +170,25 @@ def test_save_into_a_missing_folder_or_onto_a_folder_is_refused_at_once(stack, t
     assert parser.parse_args(["--save", str(tmp_path / "mlp.pkl")]).save
 
 
+class FullDisk(object):
+    """Pickling it fails as writing to a full disk does."""
+
+    def __reduce__(self):
+        import errno
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+class NetOnAFullDisk(object):
+    def get_all_params_values(self):
+        return {"hidden": [np.zeros(10000, np.float32), FullDisk()]}
+
+
 def test_a_failed_save_keeps_the_old_file_whole(stack, tmp_path, capsys):
-    import errno
     from theano_today import cli
-
-    class FullDisk(object):
-        def save_params_to(self, path):
-            with open(path, "wb") as f:
-                f.write(b"half a file")
-            raise OSError(errno.ENOSPC, "No space left on device")
-
+    net = NetOnAFullDisk()
     old = tmp_path / "mlp.pkl"
     old.write_bytes(b"the parameters of an earlier run")
-    assert cli.save_params(FullDisk(), str(old)) is False
+    assert cli.save_params(net, str(old)) is False
     assert old.read_bytes() == b"the parameters of an earlier run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.pkl"]  # no .part left
     assert "could not save the parameters to %s: No space left" % old in capsys.readouterr().err
@@ -220,3 +226,67 @@ def test_ctrl_c_still_saves_and_evaluates_and_says_interrupted(shared_cifar_dir,
     assert stderr.splitlines()[-1] == (
         "interrupted after epoch %d of 1000: the accuracy above is that of the net as it "
         "was then" % done)
+
+
+@pytest.mark.slow
+def test_a_diverging_run_stops_and_says_so(shared_cifar_dir):
+    result = run_script("mlp.py", "--data-dir", shared_cifar_dir, "--epochs", "20",
+                        "--learning-rate", "1e20")  # the fixture's images need that
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert ACCURACY.match(result.stdout.splitlines()[-1])  # still evaluated
+    said = result.stderr.splitlines()[-1]
+    assert said.startswith("training diverged: the loss of epoch ")
+    assert said.endswith("Fix: a smaller --learning-rate (this run: 1e+20)")
+    epoch = int(said.split("epoch ")[1].split()[0])
+    assert epoch < 20 and result.stdout.count("nan") >= 1  # the epoch that diverged is shown
+
+
+def test_stop_on_divergence_puts_back_the_last_finite_parameters(stack):
+    import mlp
+    from theano_today.divergence import StopOnDivergence
+    net = mlp.build_mlp(verbose=0)
+    net.initialize()
+    guard = StopOnDivergence()
+    guard(net, [])  # training starts
+    assert guard.epoch_finished in net.on_epoch_finished
+    W = net.layers_["hidden"].W
+    good = W.get_value()
+    guard.epoch_finished(net, [dict(epoch=1, train_loss=2.0, valid_loss=2.1)])
+    W.set_value(np.full_like(good, np.nan))
+    with pytest.raises(StopIteration):
+        guard.epoch_finished(net, [dict(epoch=2, train_loss=np.nan, valid_loss=np.inf)])
+    np.testing.assert_array_equal(W.get_value(), good)
+
+
+
+def test_run_turns_ctrl_c_and_a_failing_disk_into_one_line(stack, capsys):
+    import errno
+    from theano_today import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    def disk_full():
+        raise OSError(errno.ENOSPC, "No space left on device", "/root/.theano/x.so")
+
+    with pytest.raises(SystemExit) as stop:
+        cli.run(interrupted)
+    assert stop.value.code == 130
+    assert capsys.readouterr().err == "interrupted before training ended: nothing was saved\n"
+    with pytest.raises(SystemExit) as stop:
+        cli.run(disk_full)
+    assert stop.value.code == ("error: [Errno 28] No space left on device: "
+                               "'/root/.theano/x.so'")
+
+
+@pytest.mark.slow
+def test_output_piped_into_head_ends_quietly(shared_cifar_dir):
+    command = [sys.executable, str(REPO / "mlp.py"), "--data-dir", shared_cifar_dir,
+               "--epochs", "1000"]
+    process = subprocess.Popen(command, cwd=str(REPO), env=SCRIPT_ENV, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.readline()  # what `head -1` reads, then it closes the pipe
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 1
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

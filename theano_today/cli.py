@@ -13,6 +13,7 @@ import lasagne
 import numpy as np
 
 import cifar_loader
+from theano_today import divergence, params
 
 #: The seed of every run that does not choose one: same seed, same result.
 DEFAULT_SEED = 1
@@ -159,16 +160,11 @@ def load_cifar10(data_dir=None, limit=None):
 
 
 def save_params(net, path):
-    """nolearn's save_params_to, written to path.part and then renamed, so
-    that a failed or interrupted write leaves an older file whole; True if
-    saved, else one line on stderr and False."""
-    part = path + ".part"
+    """theano_today.params.save (a failed or interrupted write leaves an older
+    file whole), saying so; True if saved, else one line on stderr and False."""
     try:
-        net.save_params_to(part)
-        os.replace(part, path)
+        params.save(net, path)
     except OSError as e:
-        if os.path.exists(part):
-            os.remove(part)
         print("error: could not save the parameters to %s: %s" % (path, e.strerror or e),
               file=sys.stderr)
         return False
@@ -176,13 +172,39 @@ def save_params(net, path):
     return True
 
 
-def exit_unless_complete(net, epochs, saved=True):
-    """Exit non-zero where the run fell short: 130 after Ctrl-C (nolearn's
-    fit stops and returns the net as it is), 1 where --save failed."""
+def exit_unless_complete(net, epochs, learning_rate, saved=True):
+    """Exit non-zero where the run fell short: 1 where the loss diverged
+    (theano_today.divergence) or --save failed, 130 after Ctrl-C (nolearn's
+    fit stops and returns the net as it is)."""
     done = len(net.train_history_)
+    epoch = divergence.diverged_at(net.train_history_)
+    if epoch is not None:
+        kept = "the parameters of epoch %d" % (epoch - 1) if epoch > 1 else "its initial parameters"
+        print("training diverged: the loss of epoch %d is not a number, so training stopped "
+              "and the net keeps %s. Fix: a smaller --learning-rate (this run: %g)"
+              % (epoch, kept, learning_rate), file=sys.stderr)
+        sys.exit(1)
     if done < epochs:
         print("interrupted after epoch %d of %d: the accuracy above is that of the net "
               "as it was then" % (done, epochs), file=sys.stderr)
         sys.exit(130)
     if not saved:
         sys.exit(1)
+
+
+def run(main, interrupted="interrupted before training ended: nothing was saved"):
+    """Call a script's main. Ctrl-C outside training (nolearn handles it
+    within) says interrupted and exits 130; a reader that closes the output
+    early (python mlp.py | head) ends the script quietly; a failing disk or
+    folder (full, unwritable) is one line."""
+    try:
+        main()
+    except KeyboardInterrupt:
+        print(interrupted, file=sys.stderr)
+        sys.exit(130)
+    except BrokenPipeError:
+        # as the Python docs advise: no further writes to the closed pipe
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
+    except OSError as e:
+        sys.exit("error: %s" % e)

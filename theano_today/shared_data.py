@@ -12,6 +12,8 @@ from lasagne.layers import InputLayer, get_output
 from nolearn.lasagne import NeuralNet
 from theano import tensor
 
+from theano_today import params
+
 
 class SharedDataNeuralNet(NeuralNet):
     """nolearn's NeuralNet, with the data copied to Theano once per fit().
@@ -112,6 +114,13 @@ class SharedDataNeuralNet(NeuralNet):
         if not np.array_equal(np.sort(order), indices):
             return indices  # not a partition: keep X's order, every batch gathered
         return order
+
+    def load_params_from(self, source):
+        """NeuralNet.load_params_from; a file is read by theano_today.params.load,
+        which admits arrays, never code."""
+        if isinstance(source, str):
+            source = params.load(source)
+        return super(SharedDataNeuralNet, self).load_params_from(source)
 
     def fit(self, X, y, epochs=None):
         """NeuralNet.fit, on positions into the stored data."""
