@@ -154,6 +154,64 @@ def test_fix_nolearn_split_uses_the_stand_ins(stack):
     assert Xva.ravel().tolist() == list(range(10))  # the first fifth
 
 
+def test_fix_old_cross_validation_and_grid_search_names(stack):
+    from sklearn.cross_validation import cross_val_score, train_test_split
+    from sklearn.grid_search import GridSearchCV
+    from sklearn.linear_model import LogisticRegression
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    y = np.repeat([0, 1], 10)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    assert len(X_train) == 15 and len(y_test) == 5
+    assert len(cross_val_score(LogisticRegression(), X, y, cv=2)) == 2
+    search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X, y)
+    assert search.best_params_["C"] in (0.1, 1.0)
+
+
+# --- nolearn's NeuralNet as a scikit-learn estimator ----------------------------------------
+
+@slow
+def test_break_scikit_learn_cannot_clone_a_nolearn_net():
+    assert_fails_with(run_program("sklearn_clone.py"),
+                      "object has no attribute 'X_tensor_type'")
+
+
+@slow
+def test_fix_scikit_learn_clones_a_nolearn_net():
+    assert_works(run_program("sklearn_clone.py", "--fixed"), "SharedDataNeuralNet 100")
+
+
+def test_fix_get_params_and_repr_of_a_nolearn_net(stack):
+    from nolearn.lasagne import NeuralNet
+    from sklearn.base import clone
+    import mlp
+    for net_class in (NeuralNet, mlp.SharedDataNeuralNet):
+        net = mlp.build_mlp(verbose=0, net_class=net_class)
+        params = net.get_params()
+        assert params["hidden_num_units"] == 100 and params["update_learning_rate"] == 0.01
+        assert params["layers"] is net.get_params()["layers"]
+        assert repr(net).startswith(net_class.__name__ + "(")
+        twin = clone(net)
+        assert type(twin) is net_class and twin is not net
+        assert twin.get_params(deep=False).keys() == net.get_params(deep=False).keys()
+        twin.set_params(update_learning_rate=0.02)
+        assert twin.update_learning_rate == 0.02 and net.update_learning_rate == 0.01
+
+
+@slow
+def test_fix_grid_search_and_cross_val_score_over_a_nolearn_net(stack, shared_cifar_dir):
+    import cifar_loader
+    import mlp
+    from sklearn.model_selection import GridSearchCV, cross_val_score
+    X, y, _, _ = cifar_loader.load_CIFAR10(shared_cifar_dir)
+    X = mlp.preprocess(X)
+    net = mlp.build_mlp(epochs=1, verbose=0)
+    scores = cross_val_score(net, X, y, cv=2)
+    assert len(scores) == 2 and all(0 <= s <= 1 for s in scores)
+    search = GridSearchCV(net, {"update_learning_rate": [0.01, 0.02]}, cv=2).fit(X, y)
+    assert search.best_params_["update_learning_rate"] in (0.01, 0.02)
+    assert len(search.best_estimator_.train_history_) == 1
+
+
 # --- pkg_resources ---------------------------------------------------------------------
 
 # theano.gpuarray names pkg_resources.DistributionNotFound in the except

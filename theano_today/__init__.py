@@ -52,4 +52,5 @@ pooling.register()
 if runtime.gpu_active():
     batched_conv.register()
     fusion.register()
+fixes.apply_to_nolearn()
 runtime.plain_epoch_table()

@@ -12,12 +12,19 @@ the mend.
   pkg_resources may be gone    -> add_pkg_resources_stub()
   theano...signal.downsample   -> add_downsample_module()
   sklearn.cross_validation     -> add_cross_validation_module()
+  sklearn.grid_search          -> add_grid_search_module()
+
+and, once Theano has started (nolearn imports it), apply_to_nolearn():
+
+  scikit-learn's get_params, clone, repr, GridSearchCV and cross_val_score
+  fail on a nolearn NeuralNet -> add_neuralnet_params()
 
 Two more breaks need Theano's flags, so they live in runtime.py: the missing
 blas.ldflags (choose_blas_flags) and the 2015 device name (choose_device).
 """
 import collections
 import collections.abc
+import functools
 import sys
 import types
 import warnings
@@ -118,13 +125,83 @@ class StratifiedKFold(object):
         return self.n_folds
 
 
+def train_test_split(*arrays, **options):
+    """sklearn 0.17's train_test_split: today's, which takes the same arguments."""
+    from sklearn.model_selection import train_test_split as split
+    return split(*arrays, **options)
+
+
+def cross_val_score(estimator, X, y=None, fit_params=None, **options):
+    """sklearn 0.17's cross_val_score: today's, where fit_params is called params."""
+    from sklearn.model_selection import cross_val_score as score
+    if fit_params is not None:
+        options["params"] = fit_params
+    return score(estimator, X, y, **options)
+
+
 def add_cross_validation_module():
-    """nolearn 0.6.1 imports sklearn.cross_validation (removed in sklearn 0.20)."""
+    """nolearn 0.6.1 and 2015 scripts import sklearn.cross_validation
+    (removed in sklearn 0.20)."""
     module = types.ModuleType("sklearn.cross_validation",
                               "Stand-in for sklearn 0.17's cross_validation (theano_today).")
     module.KFold = KFold
     module.StratifiedKFold = StratifiedKFold
+    module.train_test_split = train_test_split
+    module.cross_val_score = cross_val_score
     sys.modules[module.__name__] = module
+
+
+def _grid_search_cv(*args, **kwargs):
+    """sklearn.model_selection.GridSearchCV, made when first asked for."""
+    from sklearn.model_selection import GridSearchCV
+    return GridSearchCV(*args, **kwargs)
+
+
+def add_grid_search_module():
+    """2015 scripts import GridSearchCV from sklearn.grid_search (removed in
+    sklearn 0.20); today's takes the same estimator, param_grid and cv."""
+    module = types.ModuleType("sklearn.grid_search",
+                              "Stand-in for sklearn 0.17's grid_search (theano_today).")
+    module.GridSearchCV = _grid_search_cv
+    sys.modules[module.__name__] = module
+
+
+# --- nolearn's NeuralNet as a scikit-learn estimator ----------------------------------
+
+def add_neuralnet_params():
+    """scikit-learn (since 0.24) reads every argument of an estimator's
+    __init__ back as an attribute (get_params, clone, repr, GridSearchCV,
+    cross_val_score), and clone checks with 'is' that the constructor keeps
+    each one as given (sklearn 0.17 compared them with ==). nolearn's
+    NeuralNet never stores 'loss' and 'X_tensor_type' (arguments it accepts
+    only to refuse); it stores a new list or dict for a given one (the
+    layers in a list subclass, so that clone does not take Lasagne's
+    layer.get_params for an estimator's; `x or []` for an empty one), and
+    wraps the layers anew in get_params."""
+    from nolearn.lasagne import base
+    if getattr(base.NeuralNet, "_theano_today", False):
+        return
+    base.NeuralNet.loss = None
+    base.NeuralNet.X_tensor_type = None
+    nolearn_init = base.NeuralNet.__init__
+
+    @functools.wraps(nolearn_init)  # scikit-learn reads the parameters from its signature
+    def __init__(self, layers, **kwargs):
+        nolearn_init(self, layers, **kwargs)
+        for name, given in dict(kwargs, layers=layers).items():
+            kept = getattr(self, name, None)
+            if isinstance(given, (list, dict)) and type(kept) is type(given) and kept == given:
+                setattr(self, name, given)  # the very object given, as clone expects
+
+    @functools.wraps(base.NeuralNet.get_params)
+    def get_params(self, deep=True):
+        params = super(base.NeuralNet, self).get_params(deep=deep)
+        params["layers"] = self.layers  # wrapped once, by __init__
+        return base._dict(params)
+
+    base.NeuralNet.__init__ = __init__
+    base.NeuralNet.get_params = get_params
+    base.NeuralNet._theano_today = True
 
 
 # --- pkg_resources --------------------------------------------------------------------
@@ -162,7 +239,13 @@ def apply():
     add_pkg_resources_stub()
     add_downsample_module()
     add_cross_validation_module()
+    add_grid_search_module()
     # Lasagne 0.1 still passes conv2d's old argument name, and Theano says so
     # at every CNN build; the name still works, so keep the output readable.
     warnings.filterwarnings("ignore", message="The `image_shape` keyword argument",
                             category=UserWarning)
+
+
+def apply_to_nolearn():
+    """The fixes that need nolearn, which imports Theano: once Theano has started."""
+    add_neuralnet_params()
