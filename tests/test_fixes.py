@@ -212,6 +212,19 @@ def test_fix_grid_search_and_cross_val_score_over_a_nolearn_net(stack, shared_ci
     assert len(search.best_estimator_.train_history_) == 1
 
 
+# --- theano.scan --------------------------------------------------------------------------
+
+@slow
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="Cython 0.28's C builds before 3.11")
+def test_break_theano_scan_does_not_compile():
+    assert_fails_with(run_program("scan.py"), "longintrepr.h")
+
+
+@slow
+def test_fix_theano_scan_runs_its_python_loop():
+    assert_works(run_program("scan.py", "--fixed"), "[0.0, 1.0, 3.0, 6.0, 10.0]")
+
+
 # --- pkg_resources ---------------------------------------------------------------------
 
 # theano.gpuarray names pkg_resources.DistributionNotFound in the except
