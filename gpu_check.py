@@ -10,12 +10,17 @@ It exits 0 either way: running on the CPU is a valid result, not an error.
 Where the configuration asks for a GPU that Theano cannot use, a last line
 says why and where to read on (not part of Theano's program).
 """
-import theano_today  # noqa: F401  (first: makes Theano 1.0.5 run on today's Python)
+import argparse
 
-import time
+# Not in Theano's program: --help, answered before Theano starts.
+argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
 
-import numpy
-from theano import config, function, shared, tensor
+import theano_today  # noqa: E402,F401  (before theano: makes Theano 1.0.5 run today)
+
+import time  # noqa: E402
+
+import numpy  # noqa: E402
+from theano import config, function, shared, tensor  # noqa: E402
 
 vlen = 10 * 30 * 768  # 10 x #cores x # threads per core
 iters = 1000

@@ -10,7 +10,9 @@ tests/programs/fusion_cpu_check.py uses its two helpers for the same check on th
 
     THEANO_FLAGS=device=cuda python -m bench.fusion_check
 """
-import theano_today  # noqa: F401  (first: makes the 2015 stack run on today's Python)
+import argparse
+
+import theano_today  # noqa: F401  (before theano: makes the 2015 stack run today)
 
 import lasagne
 import numpy as np
@@ -65,4 +67,5 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
     main()

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import cifar_loader
-from helpers import N_PER_BATCH, REPO, SCRIPT_ENV, assert_clean_failure, run_script
+from helpers import (N_PER_BATCH, REPO, SCRIPT_ENV, assert_clean_failure, run_python,
+                     run_script)
 
 ACCURACY = re.compile(r"^test accuracy: \d\.\d{4} \(the article: 0\.[46]1\)$")
 SCRIPTS = ["mlp.py", "ConvolutionNN.py"]
@@ -290,3 +291,13 @@ def test_output_piped_into_head_ends_quietly(shared_cifar_dir):
     stderr = process.stderr.read()
     assert process.wait(timeout=120) == 1
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [
+    ["gpu_check.py"], ["cifar_loader.py"], ["setup_theanorc.py"], ["reproduce.py"],
+    ["-m", "bench.feeding"], ["-m", "bench.fusion_check"], ["-m", "bench.vs_pytorch"]])
+def test_every_script_answers_help(command):
+    result = run_python(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: ") and "--help" in result.stdout
