@@ -14,7 +14,7 @@ import types
 import numpy as np
 import pytest
 
-from helpers import run_program
+from helpers import PROGRAMS, REPO, run_program, run_python
 
 
 def assert_fails_with(result, error):
@@ -410,3 +410,19 @@ def test_gpu_start_failure_is_logged_in_one_line(stack):
     text = logging.Formatter().format(record)
     assert text == ("Could not initialize pygpu, support disabled: cuInit failed: "
                     "no CUDA-capable device is detected (%s)" % runtime.GPU_HELP)
+
+
+# --- theano_today for one's own code ---------------------------------------------------------
+
+@slow
+def test_theano_today_installs_for_code_outside_the_repository(tmp_path):
+    site = tmp_path / "site"
+    installed = run_python("-m", "pip", "install", "--quiet", "--no-deps",
+                           "--no-build-isolation", "--target", site, REPO, timeout=600)
+    assert installed.returncode == 0, installed.stderr
+    assert "theano_today" in {p.name for p in site.iterdir()}
+    elsewhere = tmp_path / "my-2015-project"
+    elsewhere.mkdir()
+    result = run_python(PROGRAMS / "own_code.py", cwd=elsewhere, env={"PYTHONPATH": str(site)})
+    assert_works(result, "(50,)")
+    assert result.stdout.splitlines()[0].startswith(str(site / "theano_today"))
