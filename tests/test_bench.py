@@ -1,6 +1,9 @@
 """The lab's benchmarks (bench/): what they count and print."""
 import importlib.util
 import re
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -27,10 +30,52 @@ def test_flop_count_matches_the_cnn_layers(stack):
     assert vs_pytorch.cnn_flops_per_sample() == 3 * forward - first_conv
 
 
-def test_peak_is_estimated_from_the_cpu(stack):
+def test_the_peak_is_measured_by_a_matrix_product(stack):
     from bench import vs_pytorch
-    peak = vs_pytorch.peak_gflops(2)
-    assert peak is None or 2 <= peak <= 2 * 6.0 * 64  # 2 cores, at most 6 GHz x 64
+    one = vs_pytorch.sgemm_gflops(1, n=512, tries=3)
+    assert 1 <= one <= 6.0 * 64  # one core: at most 6 GHz x 64 FLOPs per cycle
+    assert vs_pytorch.blas_description().startswith("numpy's BLAS: openblas ")
+
+
+def burn(seconds):
+    """A process that keeps one core busy for that long."""
+    code = "import time\nt = time.time()\nwhile time.time() - t < %s: pass" % seconds
+    return subprocess.Popen([sys.executable, "-c", code])
+
+
+def test_a_repetition_knows_when_others_took_the_cores(stack):
+    from bench import vs_pytorch
+
+    def work(X, y):  # a second of our own, meanwhile
+        t = time.time()
+        while time.time() - t < 1.0:
+            pass
+
+    burner = burn(3)
+    try:
+        time.sleep(0.5)  # let it start
+        rate, others = vs_pytorch.timed(work, range(100), None)
+    finally:
+        burner.wait()
+    assert 90 <= rate <= 100
+    assert others > vs_pytorch.CONTENDED_CORES  # about one core: the burner
+
+
+def test_contended_rounds_are_shown_apart_and_repeated(stack, monkeypatch):
+    from bench import vs_pytorch
+    others = iter([0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0])  # round 2 is disturbed
+    speeds = iter([100, 50, 10, 5, 100, 50, 100, 50])
+    monkeypatch.setattr(vs_pytorch, "timed", lambda train, X, y: (next(speeds), next(others)))
+    rates, contended = vs_pytorch.repetitions({"theano": None, "pytorch": None}, None, None,
+                                              reps=3, retries=3)
+    assert rates == {"theano": [100, 100, 100], "pytorch": [50, 50, 50]}
+    assert contended == {"theano": [10], "pytorch": [5]}
+    # retries are bounded: then a disturbed round counts
+    others = iter([0.9] * 4)
+    speeds = iter([1, 2, 3, 4])
+    rates, contended = vs_pytorch.repetitions({"theano": None, "pytorch": None}, None, None,
+                                              reps=1, retries=1)
+    assert rates == {"theano": [3], "pytorch": [4]} and contended["theano"] == [1]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None,
