@@ -33,29 +33,27 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
 # --- values that make sense, checked when the command line is read ---------------
 
-def count(text):
-    """A whole number of at least 1 (epochs, batches, repetitions)."""
+def _whole_number(text, low, high, must):
+    """int(text) if it lies in low..high, else argparse's error: 'must ..., not text'."""
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be a whole number of at least 1, not %r" % text)
+        value = None
+    if value is None or not low <= value <= high:
+        raise argparse.ArgumentTypeError("must %s, not %r" % (must, text))
     return value
+
+
+def count(text):
+    """A whole number of at least 1 (epochs, batches, repetitions)."""
+    return _whole_number(text, 1, math.inf, "be a whole number of at least 1")
 
 
 def images(text):
     """How many images to use: at least 50, so that some class has 5 of them
     (pigeonhole), which nolearn's split (5 stratified folds, 80/20) needs."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 50:
-        raise argparse.ArgumentTypeError(
-            "must be at least 50 (nolearn's 80/20 split needs 5 images of a class), "
-            "not %r" % text)
-    return value
+    return _whole_number(text, 50, math.inf, "be at least 50 (nolearn's 80/20 split "
+                         "needs 5 images of a class)")
 
 
 def step_size(text):
@@ -71,14 +69,7 @@ def step_size(text):
 
 def seed(text):
     """A random seed numpy accepts: a whole number from 0 to 2**32 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2 ** 32:
-        raise argparse.ArgumentTypeError("must be a whole number from 0 to 4294967295, "
-                                         "not %r" % text)
-    return value
+    return _whole_number(text, 0, 2 ** 32 - 1, "be a whole number from 0 to 4294967295")
 
 
 def new_file(text):

@@ -60,12 +60,11 @@ def check_fits(net, saved, path):
     every parameter of net (nolearn would skip a mismatch with a message,
     or silently when not verbose, and train from where it was)."""
     for layer, values in net.get_all_params_values().items():
-        got = saved.get(layer)
-        shapes = [np.shape(v) for v in values]
-        if got is None or [np.shape(v) for v in got] != shapes:
+        expected = [np.shape(v) for v in values]
+        got = [np.shape(v) for v in saved[layer]] if layer in saved else "missing"
+        if got != expected:
             raise ParamsError("%s: not this net's parameters (layer %r: %s, expected %s)"
-                              % (path, layer, "missing" if got is None else
-                                 [np.shape(v) for v in got], shapes))
+                              % (path, layer, got, expected))
 
 
 def save(net, path, **extra):

@@ -32,9 +32,14 @@ fallback_from = None
 # --- the settings Theano will read ------------------------------------------------
 
 def _theano_flags():
-    """THEANO_FLAGS as a dict (Theano accepts both 'a.b' and 'a__b')."""
+    """THEANO_FLAGS as a dict, split as Theano splits it (shlex, so quotes
+    must pair: ValueError if not); 'a__b' means 'a.b', and the last of a
+    name wins, as in Theano."""
+    splitter = shlex.shlex(os.environ.get("THEANO_FLAGS", ""), posix=True)
+    splitter.whitespace = ","
+    splitter.whitespace_split = True
     flags = {}
-    for item in os.environ.get("THEANO_FLAGS", "").split(","):
+    for item in splitter:
         if "=" in item:
             key, value = item.split("=", 1)
             flags[key.strip().replace("__", ".")] = value.strip()
@@ -112,22 +117,32 @@ def _read_theanorc():
     return parser
 
 
-def _theanorc_value(section, option):
-    """A value from the config files Theano reads (THEANORC or ~/.theanorc)."""
-    parser = _read_theanorc()
-    try:
-        return parser.get(section, option, fallback=None)
-    except configparser.InterpolationError:  # Theano then takes the raw text too
-        return parser.get(section, option, raw=True, fallback=None)
+def _user_setting(name):
+    """(where, value) of the setting Theano will use for 'section.option':
+    where is 'THEANO_FLAGS' or the config file's path; (None, None) when
+    unset. A config file that cannot be read is passed over here
+    (check_settings names it)."""
+    flags = _theano_flags()
+    if name in flags:
+        return "THEANO_FLAGS", flags[name]
+    section, option = name.rsplit(".", 1) if "." in name else ("global", name)
+    for path in reversed(_theanorc_files()):  # the last file read wins
+        parser = configparser.ConfigParser(_theanorc_defaults())
+        try:
+            parser.read([path])
+        except (configparser.Error, UnicodeDecodeError):
+            continue
+        if parser.has_option(section, option):
+            try:
+                return path, parser.get(section, option)
+            except configparser.InterpolationError:  # Theano then takes the raw text too
+                return path, parser.get(section, option, raw=True)
+    return None, None
 
 
 def _theano_setting(name):
     """The value Theano will use for 'section.option', None when unset."""
-    flags = _theano_flags()
-    if name in flags:
-        return flags[name]
-    section, option = name.split(".") if "." in name else ("global", name)
-    return _theanorc_value(section, option)
+    return _user_setting(name)[1]
 
 
 def _add_theano_flag(name, value):
@@ -138,20 +153,11 @@ def _add_theano_flag(name, value):
 
 # --- settings Theano cannot start with -------------------------------------------------
 
-def _split_theano_flags():
-    """THEANO_FLAGS's 'name=value' items, split as Theano splits them (shlex,
-    so quotes must pair: ValueError if not)."""
-    splitter = shlex.shlex(os.environ.get("THEANO_FLAGS", ""), posix=True)
-    splitter.whitespace = ","
-    splitter.whitespace_split = True
-    return [item.strip() for item in splitter if "=" in item]
-
-
 def _check_theano_flags():
     """THEANO_FLAGS must split as Theano splits it."""
     flags = os.environ.get("THEANO_FLAGS", "")
     try:
-        _split_theano_flags()
+        _theano_flags()
     except ValueError as e:
         raise ConfigurationError(
             "theano_today: THEANO_FLAGS=%s cannot be read (%s). Fix: pair the quotes "
@@ -179,24 +185,6 @@ def _refused_setting(error):
             if hasattr(param, "fullname"):
                 found = param, frame.f_locals.get("val")
     return found
-
-
-def _user_setting(name):
-    """(where, value) of the user's setting for Theano's name: where is
-    'THEANO_FLAGS' or a config file's path; (None, None) when unset."""
-    flags = dict(item.split("=", 1) for item in _split_theano_flags())
-    if name in flags:  # the last one wins, as in Theano
-        return "THEANO_FLAGS", flags[name]
-    section, option = name.rsplit(".", 1) if "." in name else ("global", name)
-    for path in reversed(_theanorc_files()):  # the last file read wins
-        parser = configparser.RawConfigParser()
-        try:
-            parser.read([path])
-        except (configparser.Error, UnicodeDecodeError):
-            continue
-        if parser.has_option(section, option):
-            return path, parser.get(section, option)
-    return None, None
 
 
 def _compiledir_message(error):
