@@ -1,12 +1,15 @@
 """A configuration Theano cannot start with ends a script in one line that
 names the file or flag (and the bad value) and the fix, with a non-zero exit
 and no traceback: a config file that is not one, a value Theano refuses in
-it or in THEANO_FLAGS, and a compile directory Theano cannot write.
+it or in THEANO_FLAGS, a compile directory Theano cannot write, and one
+whose disk is full (a small tmpfs mounted for the test: root only).
 
 Each slow test starts a fresh interpreter (tests/programs/settings.py, or
 gpu_check.py itself) with a crafted THEANORC or THEANO_FLAGS.
 """
+import os
 import random
+import subprocess
 
 import pytest
 
@@ -110,6 +113,73 @@ def test_compiledir_under_a_file_in_theanorc_is_named_with_the_fix(tmp_path):
     rc = write_rc(tmp_path, "[global]\nbase_compiledir = %s\n" % (a_file / "theano"))
     result = run_program("settings.py", env={"THEANORC": rc})
     assert_one_line_with_fix(result, "base_compiledir=%s" % (a_file / "theano"), rc)
+
+
+# --- 5. a compile directory whose disk is full ------------------------------------------
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """mount_small_disk(size): a tmpfs of that size (e.g. "300k") under
+    tmp_path, unmounted afterwards; skips where mounting is not allowed."""
+    mounted = []
+
+    def mount_small_disk(size):
+        where = tmp_path / ("disk-" + size)
+        where.mkdir()
+        if os.geteuid() != 0:
+            pytest.skip("mounting a small tmpfs needs root")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=" + size, "tmpfs",
+                               str(where)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip("cannot mount a tmpfs here: " + done.stderr.strip())
+        mounted.append(where)
+        return where
+
+    yield mount_small_disk
+    for where in mounted:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+def assert_full_disk_line(result, disk, tmp):
+    """One line naming the compile directory and the fix; nothing else on
+    stderr, and none of Theano's "C code in this temporary file" notices
+    (nor their files) for the full disk."""
+    assert_one_line_with_fix(result, "compile directory is full", str(disk),
+                             "THEANO_FLAGS=base_compiledir=")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "temporary file" not in result.stdout, result.stdout
+    assert not [p for p in os.listdir(tmp) if p.startswith("theano_compilation_error")]
+
+
+@slow
+def test_disk_full_as_theano_starts(small_disk, tmp_path):
+    # 20 KB: not even the C module Theano compiles as it is imported fits
+    disk, tmp = small_disk("20k"), tmp_path / "tmp"
+    tmp.mkdir()
+    result = run_program("settings.py", env={"THEANO_FLAGS": "base_compiledir=%s" % disk,
+                                             "TMPDIR": str(tmp)})
+    assert_full_disk_line(result, disk, tmp)
+
+
+@slow
+@pytest.mark.parametrize("size", [
+    "300k",  # full while the optimizer folds constants: it would log a traceback for each
+    "2m",    # full while the training step itself compiles
+])
+def test_disk_filling_up_while_the_mlp_compiles(small_disk, tmp_path, shared_cifar_dir, size):
+    disk, tmp = small_disk(size), tmp_path / "tmp"
+    tmp.mkdir()
+    result = run_script("mlp.py", "--data-dir", shared_cifar_dir, "--epochs", "1",
+                        env={"THEANO_FLAGS": "base_compiledir=%s" % disk, "TMPDIR": str(tmp)})
+    assert_full_disk_line(result, disk, tmp)
+
+
+def test_a_full_disk_elsewhere_is_not_called_the_compile_directory(stack):
+    import errno
+    try:
+        raise OSError(errno.ENOSPC, "No space left on device", "/data/params.pkl")
+    except OSError as error:
+        assert stack.runtime.compile_problem(error) is None
 
 
 # --- in-process: the messages, and errors that are not the configuration's -------------

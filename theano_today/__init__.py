@@ -48,6 +48,7 @@ except Exception as error:
 # it known whether the GPU back end runs, which decides the GPU rewrites.
 from theano_today import batched_conv, fusion, pooling  # noqa: E402  (imports theano)
 
+runtime.watch_compile_disk()
 pooling.register()
 if runtime.gpu_active():
     batched_conv.register()

@@ -13,7 +13,7 @@ import lasagne
 import numpy as np
 
 import cifar_loader
-from theano_today import divergence, params
+from theano_today import divergence, params, runtime
 
 #: The seed of every run that does not choose one: same seed, same result.
 DEFAULT_SEED = 1
@@ -187,7 +187,8 @@ def run(main, interrupted="interrupted before training ended: nothing was saved"
     """Call a script's main. Ctrl-C outside training (nolearn handles it
     within) says interrupted and exits 130; a reader that closes the output
     early (python mlp.py | head) ends the script quietly; a failing disk or
-    folder (full, unwritable) is one line."""
+    folder (full, unwritable), Theano's compile directory's included, is one
+    line."""
     try:
         main()
     except KeyboardInterrupt:
@@ -198,4 +199,9 @@ def run(main, interrupted="interrupted before training ended: nothing was saved"
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except OSError as e:
-        sys.exit("error: %s" % e)
+        sys.exit(runtime.compile_problem(e) or "error: %s" % e)
+    except Exception as e:
+        problem = runtime.compile_problem(e)  # a full disk while Theano compiled
+        if problem is None:
+            raise
+        sys.exit(problem)
