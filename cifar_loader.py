@@ -333,9 +333,17 @@ def load_dataset(data_dir=None):
     return load_CIFAR10(resolve_data_dir(data_dir))
 
 
+def _named_folder(text):
+    # an empty --data-dir (a variable that was not set) would mean the default
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty: name the cifar-10-batches-py folder, "
+                                         "or leave --data-dir out")
+    return text
+
+
 def add_data_dir_option(parser):
     """--data-dir, as every script of the tutorial takes it (resolve_data_dir)."""
-    parser.add_argument("--data-dir", metavar="DIR",
+    parser.add_argument("--data-dir", metavar="DIR", type=_named_folder,
                         help="the cifar-10-batches-py folder (default: $CIFAR10_DIR, "
                         "else %s, downloaded there once)" % DEFAULT_DIR)
 

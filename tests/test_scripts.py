@@ -3,6 +3,7 @@ small fixture data set."""
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 
@@ -169,6 +170,48 @@ def test_save_into_a_missing_folder_or_onto_a_folder_is_refused_at_once(stack, t
             parser.parse_args(["--save", str(path)])
         assert says in capsys.readouterr().err
     assert parser.parse_args(["--save", str(tmp_path / "mlp.pkl")]).save
+
+
+def test_save_onto_something_not_a_file_is_refused_and_it_is_kept(stack, tmp_path, capsys):
+    # a pipe stands for /dev/null: written beside it and renamed over it, it
+    # would be replaced by a file (as root, /dev/null itself)
+    import mlp
+    from theano_today import cli, params
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    parser = cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE)
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--save", str(pipe)])
+    assert "%s exists and is not a file" % pipe in capsys.readouterr().err
+    with pytest.raises(OSError, match="not a file"):
+        params.save(NetOnAFullDisk(), str(pipe))
+    assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pipe"]
+
+
+def test_save_through_a_link_replaces_the_file_it_names(stack, tmp_path):
+    from theano_today import params
+
+    class Net(object):
+        def get_all_params_values(self):
+            return {"hidden": [np.arange(3.0)]}
+
+    (tmp_path / "runs").mkdir()
+    target, link = tmp_path / "runs" / "mlp.pkl", tmp_path / "latest.pkl"
+    target.write_bytes(b"old")
+    link.symlink_to(target)
+    params.save(Net(), str(link))
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    np.testing.assert_array_equal(params.load(str(target))["hidden"][0], np.arange(3.0))
+
+
+def test_an_empty_data_dir_is_refused_not_taken_for_the_default(stack, capsys):
+    import mlp
+    from theano_today import cli
+    with pytest.raises(SystemExit):
+        cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE).parse_args(
+            ["--data-dir", ""])
+    assert "--data-dir: empty: name the cifar-10-batches-py folder" in capsys.readouterr().err
 
 
 class FullDisk(object):

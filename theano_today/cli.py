@@ -78,6 +78,9 @@ def new_file(text):
     folder = os.path.dirname(os.path.abspath(text))
     if os.path.isdir(text):
         raise argparse.ArgumentTypeError("%s is a folder: name a file in it" % text)
+    if os.path.exists(text) and not os.path.isfile(text):
+        # /dev/null, a pipe: the file is written beside it and renamed over it
+        raise argparse.ArgumentTypeError("%s exists and is not a file: name a file" % text)
     if not os.path.isdir(folder):
         raise argparse.ArgumentTypeError("folder %s does not exist: create it first" % folder)
     if not os.access(folder, os.W_OK):

@@ -10,6 +10,7 @@ failed or interrupted write leaves an older file whole.
     net.load_params_from(theano_today.params.load("mlp.pkl"))
 """
 import collections
+import errno
 import os
 import pickle
 
@@ -69,7 +70,12 @@ def check_fits(net, saved, path):
 
 def save(net, path, **extra):
     """net's parameters, as nolearn's save_params_to writes them, plus the
-    extra entries, to path (through path.part)."""
+    extra entries, to path (through path.part). A symbolic link is followed
+    (the file it names is replaced, the link kept); a path that is not a
+    file (/dev/null, a pipe) is refused: renaming over it would replace it."""
+    path = os.path.realpath(path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise OSError(errno.EEXIST, "exists and is not a file", path)
     values = collections.OrderedDict(net.get_all_params_values())
     values.update(extra)
     part = path + ".part"
