@@ -498,7 +498,7 @@ def main(argv=None):
                         "GPU machine), then redraw; trains nothing")
     args = parser.parse_args(argv)
     if os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error("--out %s is a file: name a folder for the results" % args.out)
+        parser.error("--out %s is not a folder: name a folder for the results" % args.out)
     try:
         return run(args)
     except (ResultsError, params.ParamsError) as e:

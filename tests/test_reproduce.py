@@ -190,7 +190,7 @@ def test_a_corrupt_results_file_or_out_that_is_a_file_is_one_line(tmp_path):
     assert "results.json is not a results file" in result.stderr
     assert (out / "results.json").read_text() == "[1, 2"
     result = run_script("reproduce.py", "--render-only", "--out", out / "results.json")
-    assert result.returncode == 2 and "is a file: name a folder" in result.stderr
+    assert result.returncode == 2 and "is not a folder: name a folder" in result.stderr
 
 
 def test_resume_refuses_a_checkpoint_of_another_run_or_a_damaged_one(quick, shared_cifar_dir,
