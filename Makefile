@@ -4,12 +4,13 @@
 #   make cnn        set up, then train the article's CNN
 #   make gpu-check  set up: ~/.theanorc, then Theano's GPU test
 #   make reproduce  set up, then rebuild the results table in results/
-# make test-fast runs the unit tests alone (pytest -m "not slow"), in seconds.
+# make test-fast runs the unit tests alone (pytest -m "not slow"), in seconds;
+# make test-lasagne runs Lasagne 0.1's own test suite on this stack.
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: setup mlp cnn gpu-check test test-fast reproduce clean
+.PHONY: setup mlp cnn gpu-check test test-fast test-lasagne reproduce clean
 
 # A virtual environment with the pinned stack, rebuilt when the pins change.
 $(VENV)/.installed: requirements.txt tests/requirements.txt
@@ -41,6 +42,10 @@ test: $(VENV)/.installed
 
 test-fast: $(VENV)/.installed
 	$(PY) -m pytest -m "not slow"
+
+# Lasagne 0.1's own test suite, from its sdist, with theano_today imported first.
+test-lasagne: $(VENV)/.installed
+	tests/lasagne_suite.sh $(PY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
