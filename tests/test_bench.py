@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from helpers import run_module
@@ -127,3 +128,32 @@ def test_feeding_builds_the_scripts_nets_with_each_class(stack):
     assert type(gather) is feeding.GatheringNeuralNet and not gather.slice_batches
     assert stock.hidden_num_units == ours.hidden_num_units == 100
     assert gather.conv1_num_filters == 16
+
+
+
+def test_scan_cost_names_the_loop_and_prints_both_times(stack, monkeypatch, capsys):
+    # the LSTM's compilation takes minutes: its step is stood in for here;
+    # scan's bare loop is Theano's own
+    import theano
+    from bench import scan_cost
+    assert scan_cost.loop_kind() == ("Python (Theano's compiled loop does not build on "
+                                     "Python %d.%d)" % sys.version_info[:2])
+    assert scan_cost.running_sum()(np.arange(5, dtype=theano.config.floatX)) == 10
+
+    def lstm_step(length, unroll):
+        return lambda X, y: time.sleep(0.002 if unroll else 0.004)
+    monkeypatch.setattr(scan_cost, "lstm_step", lstm_step)
+    monkeypatch.setattr(sys, "argv", ["scan_cost", "--length", "2", "--steps", "2",
+                                      "--rounds", "1"])
+    scan_cost.main()
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("scan loop: Python")
+    step = re.fullmatch(r"lstm training step \(batch 32, 2 time steps, 64 units\): "
+                        r"scan (\S+) ms, unrolled (\S+) ms: scan/unrolled (\S+)", lines[1])
+    assert step, lines[1]
+    assert float(step.group(1)) >= 4.0 and float(step.group(2)) >= 2.0
+    assert float(step.group(3)) == pytest.approx(
+        float(step.group(1)) / float(step.group(2)), abs=0.01)
+    assert re.fullmatch(r"scan's bare loop: \d+\.\d us per iteration", lines[2]), lines[2]
+    assert re.fullmatch(r"machine: [0-2] of 2 timed runs contended \(others used more "
+                        r"than 0\.25 cores\)", lines[3]), lines[3]
