@@ -248,7 +248,11 @@ def test_a_bad_option_is_one_line_from_the_script(cifar_dir):
 
 
 @pytest.mark.slow
-def test_ctrl_c_still_saves_and_evaluates_and_says_interrupted(shared_cifar_dir, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT,    # what Ctrl-C sends
+                                  signal.SIGTERM],  # kill, timeout, a batch system
+                         ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_still_saves_and_evaluates_and_says_interrupted(shared_cifar_dir, tmp_path,
+                                                               stop):
     params = tmp_path / "mlp.pkl"
     command = [sys.executable, str(REPO / "mlp.py"), "--data-dir", shared_cifar_dir,
                "--epochs", "1000", "--save", str(params)]
@@ -258,7 +262,7 @@ def test_ctrl_c_still_saves_and_evaluates_and_says_interrupted(shared_cifar_dir,
     for line in process.stdout:  # nolearn's epoch rows, as they come
         seen += line
         if epoch_rows(seen):
-            process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+            process.send_signal(stop)
             break
     stdout, stderr = process.communicate(timeout=120)
     assert process.returncode == 130, stderr

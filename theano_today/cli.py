@@ -7,6 +7,7 @@
 import argparse
 import math
 import os
+import signal
 import sys
 
 import lasagne
@@ -168,7 +169,7 @@ def save_params(net, path):
 
 def exit_unless_complete(net, epochs, learning_rate, saved=True):
     """Exit non-zero where the run fell short: 1 where the loss diverged
-    (theano_today.divergence) or --save failed, 130 after Ctrl-C (nolearn's
+    (theano_today.divergence) or --save failed, 130 after Ctrl-C or SIGTERM (nolearn's
     fit stops and returns the net as it is)."""
     done = len(net.train_history_)
     epoch = divergence.diverged_at(net.train_history_)
@@ -186,12 +187,19 @@ def exit_unless_complete(net, epochs, learning_rate, saved=True):
         sys.exit(1)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(main, interrupted="interrupted before training ended: nothing was saved"):
     """Call a script's main. Ctrl-C outside training (nolearn handles it
-    within) says interrupted and exits 130; a reader that closes the output
-    early (python mlp.py | head) ends the script quietly; a failing disk or
-    folder (full, unwritable), Theano's compile directory's included, is one
-    line."""
+    within) says interrupted and exits 130, and so does a polite kill
+    (SIGTERM: kill, timeout, a batch system's time limit), which would
+    otherwise end the process at once, unsaved; a reader that closes the
+    output early (python mlp.py | head) ends the script quietly; a failing
+    disk or folder (full, unwritable), Theano's compile directory's
+    included, is one line."""
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         main()
     except KeyboardInterrupt:
