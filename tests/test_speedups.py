@@ -199,7 +199,7 @@ def test_batched_conv_columns_are_im2col(theano_parts):
     oh, ow = h - kh + 1, w - kw + 1
     img = np.random.RandomState(4).randn(n, c, h, w).astype("float32")
     x = T.tensor4()
-    got = theano.function([x], _columns(x, kh, kw, oh, ow))(img)
+    got = theano.function([x], _columns(x, c, kh, kw, oh, ow))(img)
     # row (image, output row, output column), column (channel, filter row, filter column)
     want = np.array([[img[b, ch, i + a, j + e] for ch in range(c) for a in range(kh)
                       for e in range(kw)]
