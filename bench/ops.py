@@ -5,7 +5,8 @@
 
 pool_grad  the max-pooling gradient at the CNN's three pooling shapes (batch
            128): fast_max_pool_grad against Theano's MaxPoolGrad, with the
-           fast op's memory rate (bytes it reads and writes / time).
+           fast op's memory rate (bytes it reads and writes / time), and a
+           plain copy's.
 bias_grad  the conv layers' bias gradients, per-channel sums of the output
            gradient: bias_grad_dot against Theano's Sum (float64 sums).
 
@@ -69,6 +70,12 @@ def per_call_ms(f, data, calls):
     return 1000 * float(np.median(times))
 
 
+def copy_rate(x, calls):
+    """GB/s of copying x into a new array (x read, the copy written): the
+    memory speed an op that reads and writes that much can hope for."""
+    return 2 * x.nbytes / per_call_ms(np.copy, [x], calls) / 1e6
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -98,10 +105,11 @@ def main(argv=None):
                     others = (busy_seconds() - busy0 - (time.process_time() - own0)) / wall
                     contended += others > CONTENDED_CORES
             fast, slow = np.median(ms["with"]), np.median(ms["without"])
-            print("%-9s %-16s %s: %.3f ms, without: %.3f ms (x%.1f), %.1f GB/s with; "
-                  "%d of %d repetitions contended" % (
+            print("%-9s %-16s %s: %.3f ms, without: %.3f ms (x%.1f), %.1f GB/s with "
+                  "(a copy: %.1f GB/s); %d of %d repetitions contended" % (
                       name, "x".join(map(str, shape)), tag, fast, slow, slow / fast,
-                      moved / fast / 1e6, contended, args.reps))
+                      moved / fast / 1e6, copy_rate(data[0], args.calls), contended,
+                      args.reps))
 
 
 if __name__ == "__main__":
