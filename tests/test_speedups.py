@@ -207,6 +207,39 @@ def test_batched_conv_columns_are_im2col(theano_parts):
     np.testing.assert_array_equal(got, want)
 
 
+
+@pytest.mark.parametrize("image_shape_known, flip", [(True, True), (False, False)])
+def test_batched_conv_rewrites_equal_theanos_convolution(theano_parts, image_shape_known, flip):
+    """Outside the article's shapes: a 3x2 filter, odd sizes, filter_flip
+    both ways, and an op that does not know the image's sizes (the reshapes
+    then take them from the graph). Each rewrite applied by hand, as it is
+    registered on the GPU only."""
+    theano, T, _ = theano_parts
+    from theano.tensor.nnet import conv2d
+    from theano_today import batched_conv
+    n, c, h, w, f, kh, kw = 3, 2, 7, 6, 4, 3, 2
+    x, k, g = T.tensor4("x"), T.tensor4("k"), T.tensor4("g")
+    out = conv2d(x, k, input_shape=(None, c, h, w) if image_shape_known else None,
+                 filter_shape=(f, c, kh, kw), filter_flip=flip)
+    stock = [out] + T.grad((out * g).sum(), [x, k])
+    rewrites = (batched_conv.local_batched_conv, batched_conv.local_batched_conv_grad_weights,
+                batched_conv.local_batched_conv_grad_inputs)
+    replace = {}
+    for node in theano.gof.graph.io_toposort([x, k, g], stock):
+        for rewrite in rewrites:
+            new = rewrite.transform(node)
+            if new:
+                replace[node.outputs[0]] = new[0]
+    assert len(replace) == 3  # the convolution and its two gradients
+    batched = theano.function([x, k, g], theano.clone(stock, replace=replace))
+    assert not any("Corr" in name for name in op_names(batched))
+    rng = np.random.RandomState(5)
+    data = [rng.randn(n, c, h, w), rng.randn(f, c, kh, kw), rng.randn(n, f, h - kh + 1, w - kw + 1)]
+    data = [d.astype(theano.config.floatX) for d in data]
+    for got, want in zip(batched(*data), theano.function([x, k, g], stock)(*data)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * abs(want).max())
+
 @pytest.mark.slow
 def test_batched_conv_equals_corrmm_with_gradients():
     result = run_program("batched_conv_check.py")
