@@ -49,6 +49,7 @@ except Exception as error:
 # it known whether the GPU back end runs, which decides the GPU rewrites.
 from theano_today import batched_conv, bias_grad, fusion, pooling  # noqa: E402  (imports theano)
 
+fixes.mend_pool_perform()
 pooling.register()
 if runtime.gpu_active():
     batched_conv.register()

@@ -17,9 +17,9 @@ takes a later value only if it is larger; a NaN is the maximum only as the
 window's first element (a later NaN is passed over), and of 0.0 and -0.0 the
 first is kept. Every input equal to its window's maximum (ties included)
 receives 0 + the window's gradient (-0.0 becomes 0.0), every other input
-exactly 0, whatever the gradient (NaN, inf). (Stock Theano's own Python
-Pool takes np.max, which lets any NaN win; with today's numpy it does not
-run at all: it indexes with a list of slices.)
+exactly 0, whatever the gradient (NaN, inf). Stock Theano's own Python
+Pool (run again by fixes.mend_pool_perform) takes np.max, which lets any NaN
+win: only there does stock Theano differ from its C code, and from these ops.
 
 Each rewrite has a tag, so Theano's own flag turns it off, to compare:
 THEANO_FLAGS=optimizer_excluding=fast_max_pool:fast_max_pool_grad
