@@ -225,6 +225,42 @@ def test_fix_theano_scan_runs_its_python_loop():
     assert_works(run_program("scan.py", "--fixed"), "[0.0, 1.0, 3.0, 6.0, 10.0]")
 
 
+
+# --- Pool.perform ------------------------------------------------------------------------
+
+def python_pooling(theano, **pool_args):
+    """pool_2d compiled for Theano's Python linker (each op's perform) and
+    for its C code, without theano_today's own pooling ops."""
+    from theano.tensor.signal.pool import pool_2d
+    x = theano.tensor.tensor4("x")
+    pooled = pool_2d(x, **pool_args)
+    return [theano.function([x], pooled, mode=theano.compile.Mode(linker=linker).excluding(
+        "fast_max_pool")) for linker in ("py", "cvm")]
+
+
+def test_break_theanos_python_pooling_fails(stack, monkeypatch):
+    import theano
+    from theano.tensor.signal.pool import Pool
+    from theano_today import fixes
+    monkeypatch.setattr(Pool, "perform", fixes._pool_perform.theanos)
+    python, _ = python_pooling(theano, ws=(2, 2), ignore_border=True)
+    with pytest.raises(IndexError, match="only integers, slices"):
+        python(np.ones((1, 1, 4, 4), theano.config.floatX))
+
+
+@pytest.mark.parametrize("pool_args", [
+    dict(ws=(2, 2), ignore_border=True), dict(ws=(3, 2), ignore_border=False),
+    dict(ws=(2, 3), stride=(1, 2), pad=(1, 1), ignore_border=True),
+    dict(ws=(3, 3), pad=(1, 2), ignore_border=True, mode="average_exc_pad"),
+    dict(ws=(2, 2), ignore_border=False, mode="sum")])
+def test_fix_theanos_python_pooling_equals_its_c_code(stack, pool_args):
+    import theano
+    python, c_code = python_pooling(theano, **pool_args)
+    assert "Pool" in [type(n.op).__name__ for n in python.maker.fgraph.toposort()]
+    x = np.random.RandomState(0).randn(2, 3, 7, 8).astype(theano.config.floatX)
+    np.testing.assert_allclose(python(x), c_code(x), rtol=1e-6)
+
+
 # --- pkg_resources ---------------------------------------------------------------------
 
 # theano.gpuarray names pkg_resources.DistributionNotFound in the except

@@ -111,3 +111,22 @@ def test_trains_as_nolearn_does_on_the_gpu_back_end(report):
         assert len(ours["history"]) == 2
         assert ours["history"] == stock["history"]
         assert ours["predictions"] == stock["predictions"]
+
+
+@pytest.fixture(scope="module")
+def step_nodes(tmp_path_factory):
+    result = run_in_gpu_env(tmp_path_factory.mktemp("nodes"), PROGRAMS / "gpu_step_nodes.py")
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_gpu_training_steps_do_not_grow(step_nodes):
+    """Each node of a GPU step is a kernel launch or some host work: the
+    counts of the scripts' steps may fall, never rise (docs/performance.md)."""
+    counts = {net: sum(ops.values()) for net, ops in step_nodes.items()}
+    assert counts["mlp"] <= 47 and counts["cnn"] <= 160, step_nodes
+    cnn = step_nodes["cnn"]
+    # batched_conv: one product per layer and direction (3 + 3 + 2, the
+    # first layer needs no input gradient) and the dense layers' 3; the
+    # input gradient pads once instead of adding back each filter offset
+    assert "GpuCorrMM" not in cnn and cnn["GpuDot22"] == 11, cnn
+    assert cnn.get("GpuIncSubtensor", 0) <= 2 and cnn.get("MakeVector", 0) <= 2, cnn

@@ -343,7 +343,8 @@ def test_output_piped_into_head_ends_quietly(shared_cifar_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [
     ["gpu_check.py"], ["cifar_loader.py"], ["setup_theanorc.py"], ["reproduce.py"],
-    ["-m", "bench.feeding"], ["-m", "bench.fusion_check"], ["-m", "bench.vs_pytorch"]])
+    ["-m", "bench.feeding"], ["-m", "bench.fusion_check"], ["-m", "bench.vs_pytorch"],
+    ["-m", "bench.ops"]])
 def test_every_script_answers_help(command):
     result = run_python(*command, "--help")
     assert result.returncode == 0, result.stderr

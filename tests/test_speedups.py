@@ -17,7 +17,8 @@ def theano_parts(stack):
 def pool_grad_functions(theano, T, pool_2d, **pool_args):
     """d(sum(pool(x) * w))/dx, compiled with and without fast_max_pool_grad."""
     x, w = T.tensor4("x"), T.tensor4("w")
-    grad = T.grad((pool_2d(x, ignore_border=True, **pool_args) * w).sum(), x)
+    pool_args.setdefault("ignore_border", True)
+    grad = T.grad((pool_2d(x, **pool_args) * w).sum(), x)
     mode = theano.compile.get_default_mode()
     return (theano.function([x, w], grad, mode=mode),
             theano.function([x, w], grad, mode=mode.excluding("fast_max_pool_grad")))
@@ -45,27 +46,15 @@ def test_fast_max_pool_grad_equals_theano(theano_parts, shape):
         assert not got[:, :, -1, :].any()
 
 
-def test_fast_max_pool_grad_python_fallback_agrees(theano_parts):
-    theano, T, pool_2d = theano_parts
-    from theano_today.pooling import FastMaxPoolGrad
-    fast, _ = pool_grad_functions(theano, T, pool_2d, ws=(3, 2))
-    rng = np.random.RandomState(1)
-    x = np.maximum(rng.randn(2, 3, 7, 9), 0).astype(theano.config.floatX)
-    w = rng.randn(2, 3, 2, 4).astype(theano.config.floatX)
-    z = theano.function([], pool_2d(x, ws=(3, 2), ignore_border=True))()
-    op = FastMaxPoolGrad((3, 2))
-    node = op.make_node(x, z, w)
-    out = [[None]]
-    op.perform(node, [x, z, w], out)
-    np.testing.assert_array_equal(out[0][0], fast(x, w))
-
-
 @pytest.mark.parametrize("pool_args", [dict(ws=(2, 2), stride=(1, 1)),
-                                       dict(ws=(2, 2), pad=(1, 1))])
-def test_overlapping_or_padded_pooling_keeps_theanos_op(theano_parts, pool_args):
+                                       dict(ws=(2, 2), pad=(1, 1)),
+                                       dict(ws=(2, 2), ignore_border=False)])
+def test_overlapping_padded_or_partial_pooling_keeps_theanos_ops(theano_parts, pool_args):
     theano, T, pool_2d = theano_parts
     fast, _ = pool_grad_functions(theano, T, pool_2d, **pool_args)
-    assert "MaxPoolGrad" in op_names(fast) and "FastMaxPoolGrad" not in op_names(fast)
+    names = op_names(fast)
+    assert "MaxPoolGrad" in names and "Pool" in names
+    assert not {"FastMaxPoolGrad", "FastMaxPool"} & set(names)
 
 
 @pytest.mark.parametrize("shape, ws", [((128, 16, 30, 30), (2, 2)),
@@ -83,12 +72,113 @@ def test_fast_max_pool_equals_theano(theano_parts, shape, ws):
     got = fast(data)
     assert got.shape == (shape[0], shape[1], shape[2] // ws[0], shape[3] // ws[1])
     np.testing.assert_array_equal(got, stock(data))
-    # and the Python implementation Theano falls back on
-    from theano_today.pooling import FastMaxPool
-    op = FastMaxPool(ws)
-    out = [[None]]
-    op.perform(op.make_node(data), [data], out)
-    np.testing.assert_array_equal(out[0][0], got)
+
+
+# --- exact in the corner cases, on the C and the Python path ------------------
+# "Exact" is defined in theano_today/pooling.py: what stock Theano's C code
+# gives, bit for bit, on both paths of the fast ops.
+
+def bits(a):
+    """a's bytes as unsigned integers: equal only where a is equal bit for
+    bit (0.0 and -0.0 differ, a NaN equals itself)."""
+    a = np.ascontiguousarray(a)
+    return a.view("u%d" % a.dtype.itemsize)
+
+
+def corner_values(shape, seed):
+    """Random float32 values, a third of them NaN, inf, -inf, 0.0, -0.0 or
+    1.0 (ties), so that windows hold them first, later, and several times."""
+    rng = np.random.RandomState(seed)
+    x = rng.randn(*shape).astype("float32")
+    special = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0], dtype="float32")
+    mask = rng.rand(*shape) < 0.35
+    x[mask] = special[rng.randint(0, len(special), mask.sum())]
+    return x
+
+
+@pytest.fixture(scope="module")
+def c_and_py(theano_parts):
+    """Theano's default mode (C code) and the same optimizations with the
+    Python linker, which runs every op's perform."""
+    theano = theano_parts[0]
+    return {"c": theano.compile.get_default_mode(),
+            "py": theano.compile.Mode(linker="py", optimizer="fast_run")}
+
+
+@pytest.mark.parametrize("shape, ws", [((2, 3, 7, 9), (2, 2)), ((3, 2, 8, 7), (3, 2))])
+def test_fast_max_pool_is_exact_on_both_paths(theano_parts, c_and_py, shape, ws):
+    theano, T, pool_2d = theano_parts
+    x = T.tensor4("x")
+    pooled = pool_2d(x, ws=ws, ignore_border=True)
+    compiled = lambda mode: theano.function([x], pooled, mode=mode)
+    data = corner_values(shape, seed=5)
+    want = compiled(c_and_py["c"].excluding("fast_max_pool"))(data)
+    for mode in c_and_py.values():
+        fast = compiled(mode)
+        assert "FastMaxPool" in op_names(fast)
+        np.testing.assert_array_equal(bits(fast(data)), bits(want))
+    # the data has windows that start with a NaN (their maximum is NaN) and
+    # windows with a NaN further on (passed over)
+    n, c, h, w = shape
+    zh, zw = h // ws[0], w // ws[1]
+    windows = data[:, :, :zh * ws[0], :zw * ws[1]].reshape(n, c, zh, ws[0], zw, ws[1])
+    assert np.isnan(windows).any(axis=(3, 5)).sum() > np.isnan(want).sum() > 0
+    # Stock Theano's Python Pool (np.max) lets those later NaNs win: the one
+    # place where stock differs from its C code. Without NaN it agrees.
+    stock_py = compiled(c_and_py["py"].excluding("fast_max_pool"))
+    assert np.isnan(stock_py(data)).sum() > np.isnan(want).sum()
+    no_nan = np.where(np.isnan(data), np.float32(2.0), data)
+    np.testing.assert_array_equal(bits(compiled(c_and_py["py"])(no_nan)), bits(stock_py(no_nan)))
+
+
+@pytest.mark.parametrize("shape, ws", [((2, 3, 7, 9), (2, 2)), ((3, 2, 8, 7), (3, 2))])
+def test_fast_max_pool_grad_is_exact_on_both_paths(theano_parts, c_and_py, shape, ws):
+    """MaxPoolGrad on its own, with a gradient of NaN, inf and -0.0 and a
+    maximum that is NaN where the window starts with one."""
+    theano, T, pool_2d = theano_parts
+    from theano.tensor.signal.pool import MaxPoolGrad
+    x, z, gz = T.tensor4("x"), T.tensor4("z"), T.tensor4("gz")
+    gx = MaxPoolGrad(ndim=2, ignore_border=True)(x, z, gz, ws, ws, (0, 0))
+    data = corner_values(shape, seed=6)
+    maxima = theano.function([x], pool_2d(x, ws=ws, ignore_border=True))(data)
+    grads = corner_values(maxima.shape, seed=7)
+    results = {}
+    for path, mode in c_and_py.items():
+        for name, m in [("fast", mode), ("stock", mode.excluding("fast_max_pool_grad"))]:
+            f = theano.function([x, z, gz], gx, mode=m)
+            assert ("FastMaxPoolGrad" in op_names(f)) == (name == "fast")
+            results[name, path] = f(data, maxima, grads)
+    want = results["stock", "c"]
+    for got in results.values():
+        np.testing.assert_array_equal(bits(got), bits(want))
+    # the corner cases were there: -0.0 gradients became 0.0, NaN ones
+    # reached only inputs equal to their maximum
+    hits = np.isin(bits(grads), bits(np.float32([-0.0, np.nan]))).any()
+    assert hits and not np.signbit(want[want == 0]).any()
+    assert np.isnan(want).sum() < np.isnan(grads).sum() * ws[0] * ws[1]
+
+
+@pytest.mark.parametrize("ws", [(1, 2), (1, 4096)])
+def test_pooling_a_long_signal(theano_parts, c_and_py, ws):
+    """A 1-d signal of 2**20 + 1 float32 values, pooled as N x C x 1 x L:
+    rows of any length (once a crash of the process), and windows wider than
+    the gradient's stack buffers."""
+    theano, T, pool_2d = theano_parts
+    x, w = T.tensor4("x"), T.tensor4("w")
+    pooled = pool_2d(x, ws=ws, ignore_border=True)
+    outputs = [pooled, T.grad((pooled * w).sum(), x)]
+    length = 2 ** 20 + 1
+    data = corner_values((1, 2, 1, length), seed=8)
+    weights = corner_values((1, 2, 1, length // ws[1]), seed=9)
+    mode = c_and_py["c"]
+    want = theano.function([x, w], outputs,
+                           mode=mode.excluding("fast_max_pool", "fast_max_pool_grad"))(
+        data, weights)
+    for mode in c_and_py.values():
+        fast = theano.function([x, w], outputs, mode=mode)
+        assert {"FastMaxPool", "FastMaxPoolGrad"} <= set(op_names(fast))
+        for got, expected in zip(fast(data, weights), want):
+            np.testing.assert_array_equal(bits(got), bits(expected))
 
 
 def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
@@ -115,13 +205,46 @@ def test_batched_conv_columns_are_im2col(theano_parts):
     oh, ow = h - kh + 1, w - kw + 1
     img = np.random.RandomState(4).randn(n, c, h, w).astype("float32")
     x = T.tensor4()
-    got = theano.function([x], _columns(x, kh, kw, oh, ow))(img)
+    got = theano.function([x], _columns(x, c, kh, kw, oh, ow))(img)
     # row (image, output row, output column), column (channel, filter row, filter column)
     want = np.array([[img[b, ch, i + a, j + e] for ch in range(c) for a in range(kh)
                       for e in range(kw)]
                      for b in range(n) for i in range(oh) for j in range(ow)])
     np.testing.assert_array_equal(got, want)
 
+
+
+@pytest.mark.parametrize("image_shape_known, flip", [(True, True), (False, False)])
+def test_batched_conv_rewrites_equal_theanos_convolution(theano_parts, image_shape_known, flip):
+    """Outside the article's shapes: a 3x2 filter, odd sizes, filter_flip
+    both ways, and an op that does not know the image's sizes (the reshapes
+    then take them from the graph). Each rewrite applied by hand, as it is
+    registered on the GPU only."""
+    theano, T, _ = theano_parts
+    from theano.tensor.nnet import conv2d
+    from theano_today import batched_conv
+    n, c, h, w, f, kh, kw = 3, 2, 7, 6, 4, 3, 2
+    x, k, g = T.tensor4("x"), T.tensor4("k"), T.tensor4("g")
+    out = conv2d(x, k, input_shape=(None, c, h, w) if image_shape_known else None,
+                 filter_shape=(f, c, kh, kw), filter_flip=flip)
+    stock = [out] + T.grad((out * g).sum(), [x, k])
+    rewrites = (batched_conv.local_batched_conv, batched_conv.local_batched_conv_grad_weights,
+                batched_conv.local_batched_conv_grad_inputs)
+    replace = {}
+    for node in theano.gof.graph.io_toposort([x, k, g], stock):
+        for rewrite in rewrites:
+            new = rewrite.transform(node)
+            if new:
+                replace[node.outputs[0]] = new[0]
+    assert len(replace) == 3  # the convolution and its two gradients
+    batched = theano.function([x, k, g], theano.clone(stock, replace=replace))
+    assert not any("Corr" in name for name in op_names(batched))
+    rng = np.random.RandomState(5)
+    data = [rng.randn(n, c, h, w), rng.randn(f, c, kh, kw), rng.randn(n, f, h - kh + 1, w - kw + 1)]
+    data = [d.astype(theano.config.floatX) for d in data]
+    for got, want in zip(batched(*data), theano.function([x, k, g], stock)(*data)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * abs(want).max())
 
 @pytest.mark.slow
 def test_batched_conv_equals_corrmm_with_gradients():

@@ -12,6 +12,7 @@ Importing it applies, once:
 and then registers the speed-ups, each a Theano graph rewrite with a tag
 that optimizer_excluding turns off:
   pooling       faster max pooling and its gradient (CPU)
+  bias_grad     conv layers' bias gradients as matrix products (CPU)
   batched_conv  one matrix product per convolution layer (GPU)
   fusion        fewer element-wise kernels per step (GPU)
 
@@ -46,12 +47,15 @@ except Exception as error:
 
 # Registered here, after Theano has started with the flags above: only then is
 # it known whether the GPU back end runs, which decides the GPU rewrites.
-from theano_today import batched_conv, fusion, pooling  # noqa: E402  (imports theano)
+from theano_today import batched_conv, bias_grad, fusion, pooling  # noqa: E402  (imports theano)
 
 runtime.watch_compile_disk()
+fixes.mend_pool_perform()
 pooling.register()
 if runtime.gpu_active():
     batched_conv.register()
     fusion.register()
+else:
+    bias_grad.register()
 fixes.apply_to_nolearn()
 runtime.plain_epoch_table()

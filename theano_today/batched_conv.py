@@ -7,8 +7,10 @@ overhead. The rewrite expresses a stride-1 'valid' convolution and both its
 gradients with ordinary tensor ops: every k x k patch of the whole batch
 (im2col, by Theano's images2neibs), and ONE matrix product per layer and
 direction, which Theano moves to the GPU like any other ops; the input
-gradient adds the product's columns back at their k*k shifted places. Same
-sums in another order: results agree to float32 rounding. On the CPU,
+gradient is the same product on the zero-padded output gradient. Where the
+op knows the sizes (Lasagne gives all but the batch), the reshapes take
+constant shapes, so the graph carries no shape bookkeeping. Same sums in
+another order: results agree to float32 rounding. On the CPU,
 CorrMM's per-image loop measured faster, so it is registered on the GPU only.
 
 Turned off by THEANO_FLAGS=optimizer_excluding=batched_conv.
@@ -31,15 +33,37 @@ def _plain_conv(node, op_class):
     return tuple(int(k) for k in op.kshp[2:])
 
 
-def _columns(img, kh, kw, oh, ow):
+def _known(size, fallback):
+    """size where the op knows it (an int: the reshapes then take constant
+    shapes, no shape bookkeeping in the graph), else the symbolic fallback."""
+    return fallback if size is None else int(size)
+
+
+def _sizes(op, img_shape, kern_shape):
+    """(c, h, w, f) of the convolution: from the op's imshp and kshp (Lasagne
+    gives every size but the batch), else from the symbolic shapes."""
+    imshp = tuple(op.imshp) if op.imshp is not None else (None,) * 4
+    kshp = tuple(op.kshp)
+    c = _known(imshp[1] if imshp[1] is not None else kshp[1], img_shape[1])
+    return (c, _known(imshp[2], img_shape[2]), _known(imshp[3], img_shape[3]),
+            _known(kshp[0], kern_shape[0]))
+
+
+def _columns(img, c, kh, kw, oh, ow):
     """im2col of the whole batch: (N*oh*ow, C*kh*kw), column order (c, a, b)
     as in a (F, C, kh, kw) filter reshaped to (F, C*kh*kw). images2neibs
     cuts out every kh x kw patch in one op (one kernel on the GPU; a stack
     of the kh*kw shifted views took a copy kernel per view)."""
-    n, c = img.shape[0], img.shape[1]
     patches = images2neibs(img, (kh, kw), (1, 1))  # (N*C*oh*ow, kh*kw), rows (n, c, i, j)
-    return patches.reshape((n, c, oh, ow, kh * kw)).dimshuffle(0, 2, 3, 1, 4).reshape(
-        (n * oh * ow, c * kh * kw))
+    return patches.reshape((-1, c, oh, ow, kh * kw)).dimshuffle(0, 2, 3, 1, 4).reshape(
+        (-1, c * kh * kw))
+
+
+def _correlate(img, weights, c, kh, kw, oh, ow, f):
+    """The valid, stride-1 correlation of img (N, C, ., .) with weights
+    (F, C*kh*kw), as ONE matrix product: (N, F, oh, ow)."""
+    out = tensor.dot(_columns(img, c, kh, kw, oh, ow), weights.T)  # (N*oh*ow, F)
+    return out.reshape((-1, oh, ow, f)).dimshuffle(0, 3, 1, 2)
 
 
 def _flip(kern, flip):
@@ -55,11 +79,9 @@ def local_batched_conv(node):
         return None
     kh, kw = size
     img, kern = node.inputs
-    n, f = img.shape[0], kern.shape[0]
-    oh, ow = img.shape[2] - kh + 1, img.shape[3] - kw + 1
+    c, h, w, f = _sizes(node.op, img.shape, kern.shape)
     weights = _flip(kern, node.op.filter_flip).reshape((f, -1))
-    out = tensor.dot(_columns(img, kh, kw, oh, ow), weights.T)  # (N*oh*ow, F)
-    out = out.reshape((n, oh, ow, f)).dimshuffle(0, 3, 1, 2)
+    out = _correlate(img, weights, c, kh, kw, h - kh + 1, w - kw + 1, f)
     return [tensor.patternbroadcast(out, node.outputs[0].broadcastable)]
 
 
@@ -70,32 +92,33 @@ def local_batched_conv_grad_weights(node):
         return None
     kh, kw = size
     img, topgrad = node.inputs[:2]
-    n, c, f = img.shape[0], img.shape[1], topgrad.shape[1]
-    oh, ow = topgrad.shape[2], topgrad.shape[3]
-    grad = topgrad.dimshuffle(0, 2, 3, 1).reshape((n * oh * ow, f))
-    gw = tensor.dot(grad.T, _columns(img, kh, kw, oh, ow)).reshape((f, c, kh, kw))
+    c, h, w, f = _sizes(node.op, img.shape, topgrad.shape[1:])
+    oh, ow = h - kh + 1, w - kw + 1
+    grad = topgrad.dimshuffle(0, 2, 3, 1).reshape((-1, f))
+    gw = tensor.dot(grad.T, _columns(img, c, kh, kw, oh, ow)).reshape((f, c, kh, kw))
     gw = _flip(gw, node.op.filter_flip)
     return [tensor.patternbroadcast(gw, node.outputs[0].broadcastable)]
 
 
 @gof.local_optimizer([AbstractConv2d_gradInputs])
 def local_batched_conv_grad_inputs(node):
+    """The input gradient is the 'full' correlation of the output gradient
+    with the filters turned by 180 degrees and C and F swapped: a valid one
+    of the output gradient padded by kh-1, kw-1 zeros, again one product
+    (adding the product's columns back at their k*k shifted places took an
+    IncSubtensor, and its slices, per filter offset)."""
     size = _plain_conv(node, AbstractConv2d_gradInputs)
     if size is None:
         return None
     kh, kw = size
     kern, topgrad, shape = node.inputs
-    n, f, oh, ow = [topgrad.shape[i] for i in range(4)]
-    c = kern.shape[1]
-    weights = _flip(kern, node.op.filter_flip).reshape((f, -1))
-    cols = tensor.dot(topgrad.dimshuffle(0, 2, 3, 1).reshape((n * oh * ow, f)), weights)
-    cols = cols.reshape((n, oh, ow, c, kh * kw))
-    # col2im: each filter offset adds its share back at its shifted place
-    gx = tensor.zeros((n, c, shape[0], shape[1]), dtype=topgrad.dtype)
-    for a in range(kh):
-        for b in range(kw):
-            gx = tensor.inc_subtensor(gx[:, :, a:a + oh, b:b + ow],
-                                      cols[:, :, :, :, a * kw + b].dimshuffle(0, 3, 1, 2))
+    c, h, w, f = _sizes(node.op, (None, kern.shape[1], shape[0], shape[1]), kern.shape)
+    oh, ow = h - kh + 1, w - kw + 1
+    padded = tensor.zeros((topgrad.shape[0], f, h + kh - 1, w + kw - 1), dtype=topgrad.dtype)
+    padded = tensor.set_subtensor(padded[:, :, kh - 1:kh - 1 + oh, kw - 1:kw - 1 + ow], topgrad)
+    # turned: the flip the forward applies, undone by a second one
+    turned = _flip(kern, not node.op.filter_flip).dimshuffle(1, 0, 2, 3).reshape((c, -1))
+    gx = _correlate(padded, turned, f, kh, kw, h, w, c)
     return [tensor.patternbroadcast(gx, node.outputs[0].broadcastable)]
 
 

@@ -15,6 +15,10 @@ the mend.
   sklearn.grid_search          -> add_grid_search_module()
   theano.scan's C fails to build -> use_python_scan()
 
+and, once Theano has started:
+
+  Theano's Python pooling fails -> mend_pool_perform()
+
 and, once Theano has started (nolearn imports it), apply_to_nolearn():
 
   scikit-learn's get_params, clone, repr, GridSearchCV and cross_val_score
@@ -239,6 +243,66 @@ def use_python_scan():
     to its own Python loop when that module cannot be imported: make it so."""
     if sys.version_info >= (3, 11):
         sys.modules.setdefault("theano.scan_module.scan_perform_ext", None)
+
+
+
+# --- theano.tensor.signal.pool.Pool.perform ---------------------------------------------
+
+def _pool_perform(self, node, inp, out, params):
+    """Theano 1.0.5's Pool.perform, line for line, but for the index of each
+    pooling region: a tuple of slices, where Theano wrote a list."""
+    x, ws, stride, pad = inp
+    z, = out
+    nd = self.ndim
+    assert ws.shape == stride.shape == pad.shape == (nd,)
+    if len(x.shape) < nd:
+        raise NotImplementedError(
+            'Pool requires input with {} or more dimensions'.format(nd))
+    z_shape = self.out_shape(x.shape, ws, params.ignore_border, stride, pad, nd)
+    if not params.ignore_border:
+        assert all(z > 0 for z in z_shape[-nd:])
+    if (z[0] is None) or (z[0].shape != z_shape):
+        z[0] = np.empty(z_shape, dtype=x.dtype)
+    zz = z[0]
+    pool_out_shp = zz.shape[-nd:]
+    img_shp = tuple(x.shape[-nd + i] + 2 * pad[i] for i in range(nd))
+    inc_pad = self.mode == 'average_inc_pad'
+    if max(pad) != 0:
+        y = np.zeros(x.shape[:-nd] + img_shp, dtype=x.dtype)
+        y[(slice(None),) * (len(x.shape) - nd)
+          + tuple(slice(pad[i], img_shp[i] - pad[i]) for i in range(nd))] = x
+    else:
+        y = x
+    func = np.max
+    if self.mode == 'sum':
+        func = np.sum
+    elif self.mode != 'max':
+        func = np.average
+    region_slices = [[] for i in range(nd)]
+    for i in range(nd):
+        for j in range(pool_out_shp[i]):
+            start = j * stride[i]
+            end = min(start + ws[i], img_shp[i])
+            if not inc_pad:
+                start = max(start, pad[i])
+                end = min(end, img_shp[i] - pad[i])
+            region_slices[i].append(slice(start, end))
+    for k in np.ndindex(*x.shape[:-nd]):
+        zzk = zz[k]
+        yk = y[k]
+        for r in np.ndindex(*pool_out_shp):
+            zzk[r] = func(yk[tuple(region_slices[i][r[i]] for i in range(nd))])
+
+
+def mend_pool_perform():
+    """Theano's Python max/average pooling (Pool.perform: linker=py,
+    DebugMode, no compiler) indexes with a list of slices, which numpy
+    refuses since 1.23 (IndexError): every pooling there fails. Needs
+    Theano imported."""
+    from theano.tensor.signal.pool import Pool
+    if Pool.perform is not _pool_perform:
+        _pool_perform.theanos = Pool.perform  # for tests/test_fixes.py to show the break
+        Pool.perform = _pool_perform
 
 
 # --- all of them ------------------------------------------------------------------------

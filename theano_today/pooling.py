@@ -6,10 +6,20 @@ the *first* axis fastest, so consecutive steps land C*H*W floats apart in
 memory. On the article's CNN they were the largest cost of a CPU training
 step. For the common case (non-overlapping windows: stride == window size,
 no padding, ignore_border=True, 4-d input) FastMaxPool and FastMaxPoolGrad
-walk each image in memory order, in loops the compiler vectorizes. Same
-results, bit for bit, ties included: every input equal to its window's
-maximum receives that window's gradient. They run after the GPU
-optimizations, so GPU graphs keep their GpuPool.
+walk each image in memory order, in loops the compiler vectorizes. They run
+after the GPU optimizations, so GPU graphs keep their GpuPool.
+
+Both give exactly what stock Theano gives by default (the C code of Pool and
+MaxPoolGrad), bit for bit, on both of their paths: their C code and the
+Python perform Theano falls back on (linker=py, DebugMode, no compiler).
+So in the corner cases: a window's maximum starts as its first element and
+takes a later value only if it is larger; a NaN is the maximum only as the
+window's first element (a later NaN is passed over), and of 0.0 and -0.0 the
+first is kept. Every input equal to its window's maximum (ties included)
+receives 0 + the window's gradient (-0.0 becomes 0.0), every other input
+exactly 0, whatever the gradient (NaN, inf). Stock Theano's own Python
+Pool (run again by fixes.mend_pool_perform) takes np.max, which lets any NaN
+win: only there does stock Theano differ from its C code, and from these ops.
 
 Each rewrite has a tag, so Theano's own flag turns it off, to compare:
 THEANO_FLAGS=optimizer_excluding=fast_max_pool:fast_max_pool_grad
@@ -49,7 +59,15 @@ class FastMaxPool(OpenMPOp):
         n, c, h, w = x.shape
         zh, zw = h // wh, w // ww
         windows = x[:, :, :zh * wh, :zw * ww].reshape(n, c, zh, wh, zw, ww)
-        outputs[0][0] = windows.max(axis=(3, 5))
+        # the C code's order and comparison, not np.max: a NaN wins only as
+        # its window's first element, and of equal values (0.0, -0.0) the
+        # first is kept, as in Theano's Pool (module docstring)
+        m = windows[:, :, :, 0, :, 0].copy()
+        for a in range(wh):
+            for b in range(ww):
+                v = windows[:, :, :, a, :, b]
+                m = np.where(v > m, v, m)
+        outputs[0][0] = m
 
     def c_code_cache_version(self):
         return (1, self.openmp)
@@ -108,6 +126,64 @@ class FastMaxPool(OpenMPOp):
         """ % locals()
 
 
+# Values per replicated array on the thread's stack (8 KB of float32): rows
+# are done in chunks of whole windows, so a row of any length is safe (a
+# 2**20-long row once took 8 MB of stack and crashed the process).
+_STACK_VALUES = 2048
+
+
+def _grad_rows(x, z, gz, gx, wh, ww):
+    """The C loop of FastMaxPoolGrad over one image plane: go, the plane's
+    gradient, from xi, zi and gi; ZH, ZW, W and WW are known."""
+    if ww > _STACK_VALUES:
+        # windows this wide vectorize one by one, without replicated arrays
+        return """
+            for (npy_intp zr = 0; zr < ZH; zr++)
+                for (npy_intp a = 0; a < %(wh)d; a++) {
+                    const dtype_%(x)s *xrow = xi + (zr * %(wh)d + a) * W;
+                    dtype_%(gx)s *grow = go + (zr * %(wh)d + a) * W;
+                    for (npy_intp zc = 0; zc < ZW; zc++) {
+                        dtype_%(z)s m = zi[zr * ZW + zc];
+                        dtype_%(gz)s g = gi[zr * ZW + zc] + 0;  // as Theano: 0 + gz
+                        for (npy_intp b = 0; b < %(ww)d; b++)
+                            grow[zc * %(ww)d + b] = (xrow[zc * %(ww)d + b] == m) ? g : 0;
+                    }
+                    for (npy_intp k = WW; k < W; k++)
+                        grow[k] = 0;  // right border: in no window
+                }
+        """ % locals()
+    cw = _STACK_VALUES // ww  # whole windows per chunk
+    n = cw * ww
+    return """
+            // each window's max and gradient, repeated across its columns,
+            // so that the loop over a row is a plain compare-and-select
+            // the compiler vectorizes
+            dtype_%(z)s zrep[%(n)d];
+            dtype_%(gz)s grep[%(n)d];
+            for (npy_intp zr = 0; zr < ZH; zr++) {
+                for (npy_intp c0 = 0; c0 < ZW; c0 += %(cw)d) {
+                    npy_intp nk = (ZW - c0 < %(cw)d ? ZW - c0 : %(cw)d) * %(ww)d;
+                    const dtype_%(z)s *zs = zi + zr * ZW + c0;
+                    const dtype_%(gz)s *gs = gi + zr * ZW + c0;
+                    for (npy_intp k = 0; k < nk; k++) {
+                        zrep[k] = zs[k / %(ww)d];
+                        // Theano's MaxPoolGrad adds into zeros: -0.0 becomes 0.0
+                        grep[k] = gs[k / %(ww)d] + 0;
+                    }
+                    for (npy_intp a = 0; a < %(wh)d; a++) {
+                        const dtype_%(x)s *xrow = xi + (zr * %(wh)d + a) * W + c0 * %(ww)d;
+                        dtype_%(gx)s *grow = go + (zr * %(wh)d + a) * W + c0 * %(ww)d;
+                        for (npy_intp k = 0; k < nk; k++)
+                            grow[k] = (xrow[k] == zrep[k]) ? grep[k] : 0;
+                    }
+                }
+                for (npy_intp a = 0; a < %(wh)d; a++)
+                    for (npy_intp k = WW; k < W; k++)
+                        go[(zr * %(wh)d + a) * W + k] = 0;  // right border: in no window
+            }
+    """ % locals()
+
+
 class FastMaxPoolGrad(OpenMPOp):
     """Gradient of 2-d max pooling with non-overlapping windows.
 
@@ -141,12 +217,15 @@ class FastMaxPoolGrad(OpenMPOp):
         # (N, C, zh, wh, zw, ww) views: each window is an [..., i, :, j, :] block
         xw = x[:, :, :zh * wh, :zw * ww].reshape(n, c, zh, wh, zw, ww)
         hit = xw == z[:, :, :, None, :, None]
-        gx[:, :, :zh * wh, :zw * ww] = (hit * gz[:, :, :, None, :, None]).reshape(
+        # 0 + gz where hit, as Theano's MaxPoolGrad adds into zeros (-0.0
+        # becomes 0.0), and 0 elsewhere, whatever gz is (NaN * 0 is NaN)
+        gx[:, :, :zh * wh, :zw * ww] = np.where(
+            hit, gz[:, :, :, None, :, None] + x.dtype.type(0), x.dtype.type(0)).reshape(
             n, c, zh * wh, zw * ww)
         outputs[0][0] = gx
 
     def c_code_cache_version(self):
-        return (3, self.openmp)
+        return (4, self.openmp)
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, z, gz = inputs
@@ -154,6 +233,7 @@ class FastMaxPoolGrad(OpenMPOp):
         wh, ww = self.ws
         fail = sub["fail"]
         omp = "#pragma omp parallel for schedule(static)" if self.openmp else ""
+        rows = _grad_rows(x, z, gz, gx, wh, ww)
         # one block, so that Theano's error gotos jump out of it, not past
         # its initialisations
         return """
@@ -194,25 +274,7 @@ class FastMaxPoolGrad(OpenMPOp):
             const dtype_%(z)s *zi = zp + p * ZH * ZW;
             const dtype_%(gz)s *gi = gzp + p * ZH * ZW;
             dtype_%(gx)s *go = gxp + p * H * W;
-            // each window's max and gradient, repeated across its columns,
-            // so that the loop over a row is a plain compare-and-select
-            // the compiler vectorizes
-            dtype_%(z)s zrep[WW > 0 ? WW : 1];
-            dtype_%(gz)s grep[WW > 0 ? WW : 1];
-            for (npy_intp zr = 0; zr < ZH; zr++) {
-                for (npy_intp k = 0; k < WW; k++) {
-                    zrep[k] = zi[zr * ZW + k / %(ww)d];
-                    grep[k] = gi[zr * ZW + k / %(ww)d];
-                }
-                for (npy_intp a = 0; a < %(wh)d; a++) {
-                    const dtype_%(x)s *xrow = xi + (zr * %(wh)d + a) * W;
-                    dtype_%(gx)s *grow = go + (zr * %(wh)d + a) * W;
-                    for (npy_intp k = 0; k < WW; k++)
-                        grow[k] = (xrow[k] == zrep[k]) ? grep[k] : 0;
-                    for (npy_intp k = WW; k < W; k++)
-                        grow[k] = 0;  // right border: in no window
-                }
-            }
+%(rows)s
             for (npy_intp k = ZH * %(wh)d * W; k < H * W; k++)
                 go[k] = 0;  // bottom border: in no window
         }
