@@ -8,6 +8,8 @@ program imports theano_today and then undoes that single fix.
 """
 import importlib.util
 import logging
+import os
+import pathlib
 import sys
 import types
 
@@ -223,6 +225,51 @@ def test_break_theano_scan_does_not_compile():
 @slow
 def test_fix_theano_scan_runs_its_python_loop():
     assert_works(run_program("scan.py", "--fixed"), "[0.0, 1.0, 3.0, 6.0, 10.0]")
+
+
+# --- numpy.distutils (Python >= 3.12) ----------------------------------------------------
+
+@slow
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="numpy ships numpy.distutils before 3.12")
+def test_break_numpy_distutils_is_gone():
+    assert_fails_with(run_program("numpy_distutils.py"), "No module named 'numpy.distutils'")
+
+
+@slow
+def test_fix_numpy_distutils_gives_the_headers_and_theano_compiles():
+    result = run_program("numpy_distutils.py", "--fixed")
+    assert_works(result, "[1.0, 3.0, 5.0]")
+    assert result.stdout.splitlines()[0] == "True", result.stdout
+
+
+def test_fix_numpy_include_dirs_hold_numpys_headers(stack):
+    include, = stack.fixes._get_numpy_include_dirs()
+    assert include == np.get_include()
+    assert (pathlib.Path(include) / "numpy" / "arrayobject.h").is_file()
+
+
+# --- imp (Python >= 3.12) -------------------------------------------------------------------
+
+@slow
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="imp exists before Python 3.12")
+def test_break_imp_is_gone_for_theanos_gpu_back_end():
+    assert_fails_with(run_program("imp_gone.py"), "No module named 'imp'")
+
+
+@slow
+def test_fix_imp_stand_in_lets_the_gpu_back_end_import():
+    result = run_program("imp_gone.py", "--fixed")
+    assert_works(result)
+    assert result.stdout.strip().endswith(os.sep + "theano"), result.stdout  # a package: its folder
+
+
+def test_fix_find_module_finds_a_module_or_raises(stack):
+    _, path, _ = stack.fixes._find_module("json")  # a package
+    assert path == os.path.dirname(importlib.util.find_spec("json").origin)
+    _, path, _ = stack.fixes._find_module("shlex")  # a module
+    assert path == importlib.util.find_spec("shlex").origin
+    with pytest.raises(ImportError, match="no_such_module"):
+        stack.fixes._find_module("no_such_module")
 
 
 # --- pkg_resources ---------------------------------------------------------------------

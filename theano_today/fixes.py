@@ -14,6 +14,8 @@ the mend.
   sklearn.cross_validation     -> add_cross_validation_module()
   sklearn.grid_search          -> add_grid_search_module()
   theano.scan's C fails to build -> use_python_scan()
+  numpy.distutils gone (3.12)   -> add_numpy_distutils_module()
+  imp gone (3.12)               -> add_imp_module()
 
 and, once Theano has started (nolearn imports it), apply_to_nolearn():
 
@@ -26,6 +28,7 @@ blas.ldflags (choose_blas_flags) and the 2015 device name (choose_device).
 import collections
 import collections.abc
 import functools
+import importlib.machinery
 import sys
 import types
 import warnings
@@ -241,6 +244,56 @@ def use_python_scan():
         sys.modules.setdefault("theano.scan_module.scan_perform_ext", None)
 
 
+# --- numpy.distutils ------------------------------------------------------------------
+
+def _get_numpy_include_dirs():
+    """numpy.distutils.misc_util.get_numpy_include_dirs(): numpy's C headers."""
+    return [np.get_include()]
+
+
+def add_numpy_distutils_module():
+    """Theano imports numpy.distutils (gof/cmodule.py, tensor/blas.py) and
+    asks it for numpy's C headers before compiling; numpy ships no
+    numpy.distutils for Python >= 3.12, so Theano does not import.
+    numpy.get_include() names the same folder. (Its other use, finding a
+    BLAS, is not reached: runtime.choose_blas_flags sets blas.ldflags.)"""
+    if sys.version_info < (3, 12):
+        return
+    module = types.ModuleType("numpy.distutils",
+                              "Stand-in for numpy.distutils (theano_today).")
+    module.misc_util = types.ModuleType("numpy.distutils.misc_util")
+    module.misc_util.get_numpy_include_dirs = _get_numpy_include_dirs
+    sys.modules[module.__name__] = module
+    sys.modules[module.misc_util.__name__] = module.misc_util
+    np.distutils = module
+
+
+# --- imp ------------------------------------------------------------------------------
+
+def _find_module(name, path=None):
+    """imp.find_module: (file, pathname, description) of a module on the
+    path (a package's pathname is its folder), ImportError where there is
+    none. Theano only asks whether one exists: file and description are
+    left empty."""
+    spec = importlib.machinery.PathFinder.find_spec(name, path)
+    if spec is None:
+        raise ImportError("No module named %r" % name, name=name)
+    if spec.submodule_search_locations:
+        return None, spec.submodule_search_locations[0], ("", "", 0)
+    return None, spec.origin, ("", "", 0)
+
+
+def add_imp_module():
+    """Theano's GPU back end (gpuarray/opt.py) imports theano.tests.breakpoint,
+    which imports imp, removed in Python 3.12; it calls imp.find_module
+    only, to choose a debugger."""
+    if sys.version_info < (3, 12) or "imp" in sys.modules:
+        return
+    module = types.ModuleType("imp", "Stand-in for the imp module (theano_today).")
+    module.find_module = _find_module
+    sys.modules[module.__name__] = module
+
+
 # --- all of them ------------------------------------------------------------------------
 
 def apply():
@@ -253,6 +306,8 @@ def apply():
     add_cross_validation_module()
     add_grid_search_module()
     use_python_scan()
+    add_numpy_distutils_module()
+    add_imp_module()
     # Lasagne 0.1 still passes conv2d's old argument name, and Theano says so
     # at every CNN build; the name still works, so keep the output readable.
     warnings.filterwarnings("ignore", message="The `image_shape` keyword argument",
