@@ -10,6 +10,7 @@ import importlib.util
 import logging
 import os
 import pathlib
+import subprocess
 import sys
 import types
 
@@ -36,11 +37,95 @@ slow = pytest.mark.slow
 
 # --- numpy < 2 -----------------------------------------------------------------------
 
-def test_fix_numpy_2_is_refused_with_the_fix(stack, monkeypatch):
-    stack.fixes.check_numpy_version()  # numpy 1.26 here: accepted
+def test_fix_numpy_2_is_refused_with_the_fix_before_python_3_13(stack, monkeypatch):
+    monkeypatch.setattr(stack.fixes.np, "__version__", "1.26.4")
+    stack.fixes.check_numpy_version((3, 11))
     monkeypatch.setattr(stack.fixes.np, "__version__", "2.0.0")
-    with pytest.raises(ImportError, match=r"numpy 2\.0\.0 .*requirements\.txt"):
-        stack.fixes.check_numpy_version()
+    with pytest.raises(ImportError, match=r"numpy 2\.0\.0 .*Python 3\.12.*requirements\.txt"):
+        stack.fixes.check_numpy_version((3, 12))
+    stack.fixes.check_numpy_version((3, 13))  # no numpy 1 wheel there: mended instead
+
+
+# --- numpy 2 (Python >= 3.13): removed names, C macros, three Ops' C code -------------
+
+NUMPY_2 = int(np.__version__.split(".")[0]) >= 2
+only_numpy_2 = pytest.mark.skipif(not NUMPY_2, reason="numpy 1 here: the numpy 2 mends are not applied")
+
+
+def test_fix_numpy2_names_behave_as_numpy_1s(stack):
+    import theano.scalar
+    cast = stack.fixes._Cast()
+    assert cast["float32"](3).dtype == np.float32 and cast["float32"](3) == 3
+    assert cast[theano.scalar.float64](1).dtype == np.float64  # a Theano type, as Theano passes
+    assert stack.fixes._sctype2char("float32") == "f"
+    assert stack.fixes._sctype2char(np.int64) == "l"
+    if NUMPY_2:
+        assert np.product([2, 3]) == 6 and np.MAXDIMS == 32
+        assert np.ComplexWarning is np.exceptions.ComplexWarning
+
+
+def test_fix_numpy2_header_comes_after_the_users_flags(stack, theanorc, monkeypatch):
+    runtime = stack.runtime
+    theanorc("[gcc]\ncxxflags = -O2\n")
+    monkeypatch.setattr(stack.fixes, "numpy_2", lambda: True)
+    value = runtime.choose_numpy2_cxxflags()
+    assert value == "-O2 -include " + runtime.NUMPY2_HEADER
+    assert runtime._theano_flags() == {"gcc.cxxflags": value}
+    assert runtime.choose_numpy2_cxxflags() == value  # added once
+    assert runtime._theano_flags() == {"gcc.cxxflags": value}
+    monkeypatch.setattr(stack.fixes, "numpy_2", lambda: False)
+    monkeypatch.setenv("THEANO_FLAGS", "")
+    assert runtime.choose_numpy2_cxxflags() is None and runtime._theano_flags() == {}
+
+
+def test_numpy2_header_is_macros_only(stack):
+    # it also goes into Theano's compiler probes, which are not Python extensions
+    with open(stack.runtime.NUMPY2_HEADER) as f:
+        lines = [line.split()[0] for line in f if line.startswith("#")]
+    assert set(lines) == {"#ifndef", "#define", "#endif"}, lines
+
+
+NUMPY_C_USE = """
+#include <Python.h>
+#include <numpy/arrayobject.h>
+#if !NPY_PY3K
+#error NPY_PY3K is not set
+#endif
+long f(PyObject *o, PyArrayObject *a) { return PyInt_AsLong(o) + PyArray_DESCR(a)->elsize; }
+"""
+
+
+def compile_numpy_c_use(tmp_path, *flags):
+    import sysconfig
+    source = tmp_path / "use.cpp"
+    source.write_text(NUMPY_C_USE)
+    return subprocess.run(["g++", "-fsyntax-only", *flags, "-I" + sysconfig.get_paths()["include"],
+                           "-I" + np.get_include(), str(source)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@slow
+@only_numpy_2
+def test_break_numpy_2_lacks_names_theanos_c_code_uses(tmp_path):
+    assert_fails_with(compile_numpy_c_use(tmp_path), "PyInt_AsLong")
+
+
+@slow
+@only_numpy_2
+def test_fix_numpy2_header_gives_them_back(stack, tmp_path):
+    assert_works(compile_numpy_c_use(tmp_path, "-include", stack.runtime.NUMPY2_HEADER))
+
+
+@slow
+@only_numpy_2
+def test_break_three_ops_c_code_and_numpy_2():
+    assert_fails_with(run_program("numpy2_ops.py"), "PyArrayMapIterObject")
+
+
+@slow
+@only_numpy_2
+def test_fix_three_ops_run_with_numpy_2():
+    assert_works(run_program("numpy2_ops.py", "--fixed"), "True True True")
 
 
 # --- numpy aliases ----------------------------------------------------------------------

@@ -37,12 +37,15 @@ try:
     runtime.choose_blas_flags()
     runtime.choose_threads()
     runtime.choose_device()
+    runtime.choose_numpy2_cxxflags()
     import theano  # noqa: E402,F401  (reads THEANO_FLAGS and the config files)
 except Exception as error:
     problem = runtime.configuration_problem(error)
     if problem is None:
         raise
     raise SystemExit(problem) from None
+
+fixes.apply_to_theano()
 
 # Registered here, after Theano has started with the flags above: only then is
 # it known whether the GPU back end runs, which decides the GPU rewrites.

@@ -235,6 +235,29 @@ def configuration_problem(error):
             % (where, _one_line(reason).rstrip("."), fix))
 
 
+# --- numpy 2: the C names Theano 1.0.5 uses ------------------------------------------
+
+#: Macros that numpy 2 removed, for every C file Theano compiles.
+NUMPY2_HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy2.h")
+
+
+def choose_numpy2_cxxflags():
+    """With numpy 2 (Python >= 3.13, fixes.check_numpy_version), Theano's C
+    code needs numpy2.h before anything else: add `-include` it to
+    gcc.cxxflags, after the user's own flags. Returns the flags set, or None
+    with numpy 1. (Theano splits gcc.cxxflags at spaces: a checkout whose
+    path has one cannot be used with numpy 2.)"""
+    from theano_today import fixes
+    if not fixes.numpy_2():
+        return None
+    own = _theano_setting("gcc.cxxflags") or ""
+    if NUMPY2_HEADER in own:
+        return own
+    value = " ".join(own.split() + ["-include", NUMPY2_HEADER])
+    _add_theano_flag("gcc.cxxflags", value)
+    return value
+
+
 # --- BLAS -----------------------------------------------------------------------------
 
 def openblas_linkable():
