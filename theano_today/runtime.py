@@ -98,6 +98,8 @@ def _broken_file_message(path, error):
                 % (where, error.lineno, _one_line(repr(error.line.strip())), fix))
     if isinstance(error, configparser.ParsingError) and error.errors:
         lineno, line = error.errors[0]
+        if sys.version_info >= (3, 13):  # the line itself; before 3.13, its repr
+            line = repr(line)
         line = _one_line(line).replace("\\n'", "'")
         return ("theano_today: %s, line %d, is not 'option = value': %s. "
                 "Fix: correct or delete that line, or %s." % (where, lineno, line, fix))
