@@ -132,6 +132,19 @@ def test_merge_adds_rows_from_another_machine(quick, tmp_path):
     assert "## GPU speed-up" in table and "4.0x" in table
 
 
+def test_each_python_has_its_own_rows(quick, stack):
+    import reproduce
+    assert reproduce.python_tag(reproduce.RESULTS_PYTHON) == ""
+    assert reproduce.python_tag((3, 12)) == "-py3.12"
+    _, results = quick
+    tag = "cpu%d%s" % (os.cpu_count(), reproduce.python_tag())
+    assert {r["device"] for r in results["rows"]} == {tag}
+    other = dict(results["rows"][0], device="cpu%d-py3.99" % os.cpu_count())
+    table = {"rows": list(results["rows"])}
+    assert reproduce.merge_row(table, other) is None  # beside, not in place of, the others
+    assert len(table["rows"]) == len(results["rows"]) + 1
+
+
 def test_help_shows_real_defaults_only():
     result = run_script("reproduce.py", "--help")
     assert result.returncode == 0, result.stderr
