@@ -114,9 +114,10 @@ def test_ctrl_c_keeps_the_parameters_and_resume_continues(shared_cifar_dir, tmp_
     assert [h["epoch"] for h in row["history"]] == list(range(1, done + 2))
 
 
-def test_merge_adds_rows_from_another_machine(quick, tmp_path):
+def test_merge_adds_rows_from_another_machine(quick, tmp_path, stack):
+    import reproduce
     _, results = quick
-    gpu = dict(results["rows"][0], device="gpu", host="gpu-machine",
+    gpu = dict(results["rows"][0], device="gpu" + reproduce.python_tag(), host="gpu-machine",
                machine="GPU: test", median_epoch_s=results["rows"][0]["median_epoch_s"] / 4)
     cpu = dict(results["rows"][0], host="gpu-machine", machine="CPU: test, 16 cores")
     other = tmp_path / "other.json"
