@@ -8,7 +8,7 @@
 #
 # The Python: PYTHON=/path/to/python, else the newest supported one on the
 # PATH that runs (a pyenv shim of a version not selected does not).
-SUPPORTED := 3.12 3.11 3.10
+SUPPORTED := 3.13 3.12 3.11 3.10
 ifeq ($(origin PYTHON),undefined)
 PYTHON := $(firstword $(foreach v,$(SUPPORTED),$(shell python$(v) -c '' >/dev/null 2>&1 && echo python$(v))))
 endif
