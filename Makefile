@@ -6,19 +6,38 @@
 #   make reproduce  set up, then rebuild the results table in results/
 # make test-fast runs the unit tests alone (pytest -m "not slow"), in seconds;
 # make test-lasagne runs Lasagne 0.1's own test suite on this stack.
-PYTHON ?= python3.11
+#
+# The Python: PYTHON=/path/to/python, else the newest supported one on the
+# PATH that runs (a pyenv shim of a version not selected does not).
+SUPPORTED := 3.13 3.12 3.11 3.10
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach v,$(SUPPORTED),$(shell python$(v) -c '' >/dev/null 2>&1 && echo python$(v))))
+endif
+PYVERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 VENV   := .venv
 PY     := $(VENV)/bin/python
+# Theano 1.0.5's build (its versioneer.py) needs names Python 3.12 removed.
+INSTALL_SHIM := $(CURDIR)/theano_today/install_shim
 
-.PHONY: setup mlp cnn gpu-check test test-fast test-lasagne reproduce clean
+.PHONY: setup mlp cnn gpu-check test test-fast test-lasagne reproduce clean FORCE
+
+# The stamp holds the Python version the venv was built with: a different
+# PYTHON rebuilds it, never reuses it.
+ifneq ($(shell cat $(VENV)/.installed 2>/dev/null),$(PYVERSION))
+$(VENV)/.installed: FORCE
+endif
 
 # A virtual environment with the pinned stack, rebuilt when the pins change.
 $(VENV)/.installed: requirements.txt tests/requirements.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 needed, found " + sys.version.split()[0] + ": make PYTHON=/path/to/python3.11"'
-	@echo "Installing Theano 1.0.5, Lasagne 0.1, nolearn 0.6.1 and their pinned dependencies into $(VENV) (once; about a minute)"
+	@case " $(SUPPORTED) " in *" $(PYVERSION) "*) ;; *) echo "one of Python $(SUPPORTED) needed, found $(if $(PYVERSION),$(PYVERSION) ($(PYTHON)),none): make PYTHON=/path/to/python3.11" >&2; exit 1;; esac
+	@built=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null); \
+	if [ -n "$$built" ] && [ "$$built" != "$(PYVERSION)" ]; then \
+	  echo "$(VENV) was built with Python $$built, PYTHON ($(PYTHON)) is $(PYVERSION): rebuilding $(VENV)"; rm -rf $(VENV); fi
+	@echo "Installing Theano 1.0.5, Lasagne 0.1, nolearn 0.6.1 and their pinned dependencies into $(VENV) with Python $(PYVERSION) (once; about a minute)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r tests/requirements.txt
-	touch $@
+	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements.txt -c tests/requirements.txt setuptools wheel
+	PYTHONPATH=$(INSTALL_SHIM) $(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation -r requirements.txt -r tests/requirements.txt
+	echo $(PYVERSION) > $@
 
 # The article's set-up: the tutorial's .theanorc as ~/.theanorc, and the GPU test.
 setup: $(VENV)/.installed

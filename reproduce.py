@@ -99,15 +99,27 @@ def cpu_description():
     return "CPU: %s, %d cores" % (model, os.cpu_count() or 1)
 
 
+#: The Python of the repository's rows. A row measured with another one has
+#: its own tag (cpu2-py3.12), so it gets its own row and files beside them.
+RESULTS_PYTHON = (3, 11)
+
+
+def python_tag(version=None):
+    """'' on RESULTS_PYTHON, else '-pyX.Y': the end of a row's device tag."""
+    version = tuple(version or sys.version_info[:2])
+    return "" if version == RESULTS_PYTHON else "-py%d.%d" % version
+
+
 def device_info():
-    """A short tag for file names ('gpu', 'cpu2' for 2 cores), a description
-    of the device, and one of the host (to pair a GPU row with its CPU row)."""
+    """A short tag for file names ('gpu', 'cpu2' for 2 cores; python_tag
+    after it), a description of the device, and one of the host (to pair a
+    GPU row with its CPU row)."""
     cpu = cpu_description()
     host = "%s (%s)" % (socket.gethostname(), cpu)
     if runtime.gpu_active():
         from theano import gpuarray
-        return "gpu", "GPU: %s" % gpuarray.type.get_context(None).devname, host
-    return "cpu%d" % (os.cpu_count() or 1), cpu, host
+        return "gpu" + python_tag(), "GPU: %s" % gpuarray.type.get_context(None).devname, host
+    return "cpu%d%s" % (os.cpu_count() or 1, python_tag()), cpu, host
 
 
 def library_versions():
@@ -321,12 +333,14 @@ def _epochs(row):
 
 
 def speedup_lines(results):
-    """One line per GPU row that has a CPU row of the same run and host."""
+    """One line per GPU row that has a CPU row of the same run, host and Python."""
     lines = []
     for r in results["rows"]:
-        cpu = [c for c in results["rows"] if c["run"] == r["run"] and c["device"] != "gpu"
-               and c["host"] == r["host"]]
-        if r["device"] == "gpu" and cpu and r["median_epoch_s"] and cpu[0]["median_epoch_s"]:
+        kind, python = r["device"].partition("-py")[::2]  # 'gpu-py3.12': ('gpu', '3.12')
+        cpu = [c for c in results["rows"] if c["run"] == r["run"] and c["host"] == r["host"]
+               and c["device"].partition("-py")[::2] != (kind, python)
+               and c["device"].partition("-py")[2] == python]
+        if kind == "gpu" and cpu and r["median_epoch_s"] and cpu[0]["median_epoch_s"]:
             lines.append("- %s: GPU %.3f s/epoch vs CPU %.3f s/epoch on the same machine: "
                          "%.1fx (article: %.1fx)" % (
                              r["run"], r["median_epoch_s"], cpu[0]["median_epoch_s"],

@@ -8,6 +8,9 @@ program imports theano_today and then undoes that single fix.
 """
 import importlib.util
 import logging
+import os
+import pathlib
+import subprocess
 import sys
 import types
 
@@ -30,26 +33,115 @@ def assert_works(result, output=None):
 
 
 slow = pytest.mark.slow
+NUMPY_2 = int(np.__version__.split(".")[0]) >= 2
 
 
 # --- numpy < 2 -----------------------------------------------------------------------
 
-def test_fix_numpy_2_is_refused_with_the_fix(stack, monkeypatch):
-    stack.fixes.check_numpy_version()  # numpy 1.26 here: accepted
+def test_fix_numpy_2_is_refused_with_the_fix_before_python_3_13(stack, monkeypatch):
+    monkeypatch.setattr(stack.fixes.np, "__version__", "1.26.4")
+    stack.fixes.check_numpy_version((3, 11))
     monkeypatch.setattr(stack.fixes.np, "__version__", "2.0.0")
-    with pytest.raises(ImportError, match=r"numpy 2\.0\.0 .*requirements\.txt"):
-        stack.fixes.check_numpy_version()
+    with pytest.raises(ImportError, match=r"numpy 2\.0\.0 .*Python 3\.12.*requirements\.txt"):
+        stack.fixes.check_numpy_version((3, 12))
+    stack.fixes.check_numpy_version((3, 13))  # no numpy 1 wheel there: mended instead
+
+
+# --- numpy 2 (Python >= 3.13): removed names, C macros, three Ops' C code -------------
+
+only_numpy_2 = pytest.mark.skipif(not NUMPY_2, reason="numpy 1 here: the numpy 2 mends are not applied")
+
+
+def test_fix_numpy2_names_behave_as_numpy_1s(stack):
+    import theano.scalar
+    cast = stack.fixes._Cast()
+    assert cast["float32"](3).dtype == np.float32 and cast["float32"](3) == 3
+    assert cast[theano.scalar.float64](1).dtype == np.float64  # a Theano type, as Theano passes
+    assert stack.fixes._sctype2char("float32") == "f"
+    assert stack.fixes._sctype2char(np.int64) == "l"
+    if NUMPY_2:
+        assert np.product([2, 3]) == 6 and np.MAXDIMS == 32
+        assert np.ComplexWarning is np.exceptions.ComplexWarning
+
+
+def test_fix_numpy2_header_comes_after_the_users_flags(stack, theanorc, monkeypatch):
+    runtime = stack.runtime
+    theanorc("[gcc]\ncxxflags = -O2\n")
+    monkeypatch.setattr(stack.fixes, "numpy_2", lambda: True)
+    value = runtime.choose_numpy2_cxxflags()
+    assert value == "-O2 -include " + runtime.NUMPY2_HEADER
+    assert runtime._theano_flags() == {"gcc.cxxflags": value}
+    assert runtime.choose_numpy2_cxxflags() == value  # added once
+    assert runtime._theano_flags() == {"gcc.cxxflags": value}
+    monkeypatch.setattr(stack.fixes, "numpy_2", lambda: False)
+    monkeypatch.setenv("THEANO_FLAGS", "")
+    assert runtime.choose_numpy2_cxxflags() is None and runtime._theano_flags() == {}
+
+
+def test_numpy2_header_is_macros_only(stack):
+    # it also goes into Theano's compiler probes, which are not Python extensions
+    with open(stack.runtime.NUMPY2_HEADER) as f:
+        lines = [line.split()[0] for line in f if line.startswith("#")]
+    assert set(lines) == {"#ifndef", "#define", "#endif"}, lines
+
+
+NUMPY_C_USE = """
+#include <Python.h>
+#include <numpy/arrayobject.h>
+#if !NPY_PY3K
+#error NPY_PY3K is not set
+#endif
+long f(PyObject *o, PyArrayObject *a) { return PyInt_AsLong(o) + PyArray_DESCR(a)->elsize; }
+"""
+
+
+def compile_numpy_c_use(tmp_path, *flags):
+    import sysconfig
+    source = tmp_path / "use.cpp"
+    source.write_text(NUMPY_C_USE)
+    return subprocess.run(["g++", "-fsyntax-only", *flags, "-I" + sysconfig.get_paths()["include"],
+                           "-I" + np.get_include(), str(source)],
+                          capture_output=True, text=True, timeout=120)
+
+
+@slow
+@only_numpy_2
+def test_break_numpy_2_lacks_names_theanos_c_code_uses(tmp_path):
+    assert_fails_with(compile_numpy_c_use(tmp_path), "PyInt_AsLong")
+
+
+@slow
+@only_numpy_2
+def test_fix_numpy2_header_gives_them_back(stack, tmp_path):
+    assert_works(compile_numpy_c_use(tmp_path, "-include", stack.runtime.NUMPY2_HEADER))
+
+
+@slow
+@only_numpy_2
+def test_break_three_ops_c_code_and_numpy_2():
+    assert_fails_with(run_program("numpy2_ops.py"), "PyArrayMapIterObject")
+
+
+@slow
+@only_numpy_2
+def test_fix_three_ops_run_with_numpy_2():
+    assert_works(run_program("numpy2_ops.py", "--fixed"), "True True True")
 
 
 # --- numpy aliases ----------------------------------------------------------------------
 
+numpy_1_only = pytest.mark.skipif(NUMPY_2, reason="numpy 2 has np.bool again (its own bool type)")
+
+
 @slow
+@numpy_1_only
 def test_break_numpy_aliases_theano_does_not_import():
     assert_fails_with(run_program("numpy_aliases.py"),
                       "AttributeError: module 'numpy' has no attribute 'bool'")
 
 
 @slow
+@numpy_1_only
 def test_fix_numpy_aliases_theano_imports():
     assert_works(run_program("numpy_aliases.py", "--fixed"), "True")
 
@@ -259,6 +351,51 @@ def test_fix_theanos_python_pooling_equals_its_c_code(stack, pool_args):
     assert "Pool" in [type(n.op).__name__ for n in python.maker.fgraph.toposort()]
     x = np.random.RandomState(0).randn(2, 3, 7, 8).astype(theano.config.floatX)
     np.testing.assert_allclose(python(x), c_code(x), rtol=1e-6)
+
+
+# --- numpy.distutils (Python >= 3.12) ----------------------------------------------------
+
+@slow
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="numpy ships numpy.distutils before 3.12")
+def test_break_numpy_distutils_is_gone():
+    assert_fails_with(run_program("numpy_distutils.py"), "No module named 'numpy.distutils'")
+
+
+@slow
+def test_fix_numpy_distutils_gives_the_headers_and_theano_compiles():
+    result = run_program("numpy_distutils.py", "--fixed")
+    assert_works(result, "[1.0, 3.0, 5.0]")
+    assert result.stdout.splitlines()[0] == "True", result.stdout
+
+
+def test_fix_numpy_include_dirs_hold_numpys_headers(stack):
+    include, = stack.fixes._get_numpy_include_dirs()
+    assert include == np.get_include()
+    assert (pathlib.Path(include) / "numpy" / "arrayobject.h").is_file()
+
+
+# --- imp (Python >= 3.12) -------------------------------------------------------------------
+
+@slow
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="imp exists before Python 3.12")
+def test_break_imp_is_gone_for_theanos_gpu_back_end():
+    assert_fails_with(run_program("imp_gone.py"), "No module named 'imp'")
+
+
+@slow
+def test_fix_imp_stand_in_lets_the_gpu_back_end_import():
+    result = run_program("imp_gone.py", "--fixed")
+    assert_works(result)
+    assert result.stdout.strip().endswith(os.sep + "theano"), result.stdout  # a package: its folder
+
+
+def test_fix_find_module_finds_a_module_or_raises(stack):
+    _, path, _ = stack.fixes._find_module("json")  # a package
+    assert path == os.path.dirname(importlib.util.find_spec("json").origin)
+    _, path, _ = stack.fixes._find_module("shlex")  # a module
+    assert path == importlib.util.find_spec("shlex").origin
+    with pytest.raises(ImportError, match="no_such_module"):
+        stack.fixes._find_module("no_such_module")
 
 
 # --- pkg_resources ---------------------------------------------------------------------

@@ -114,9 +114,10 @@ def test_ctrl_c_keeps_the_parameters_and_resume_continues(shared_cifar_dir, tmp_
     assert [h["epoch"] for h in row["history"]] == list(range(1, done + 2))
 
 
-def test_merge_adds_rows_from_another_machine(quick, tmp_path):
+def test_merge_adds_rows_from_another_machine(quick, tmp_path, stack):
+    import reproduce
     _, results = quick
-    gpu = dict(results["rows"][0], device="gpu", host="gpu-machine",
+    gpu = dict(results["rows"][0], device="gpu" + reproduce.python_tag(), host="gpu-machine",
                machine="GPU: test", median_epoch_s=results["rows"][0]["median_epoch_s"] / 4)
     cpu = dict(results["rows"][0], host="gpu-machine", machine="CPU: test, 16 cores")
     other = tmp_path / "other.json"
@@ -130,6 +131,19 @@ def test_merge_adds_rows_from_another_machine(quick, tmp_path):
     assert len(merged) == len(results["rows"]) + 2
     table = (out / "RESULTS.md").read_text()
     assert "## GPU speed-up" in table and "4.0x" in table
+
+
+def test_each_python_has_its_own_rows(quick, stack):
+    import reproduce
+    assert reproduce.python_tag(reproduce.RESULTS_PYTHON) == ""
+    assert reproduce.python_tag((3, 12)) == "-py3.12"
+    _, results = quick
+    tag = "cpu%d%s" % (os.cpu_count(), reproduce.python_tag())
+    assert {r["device"] for r in results["rows"]} == {tag}
+    other = dict(results["rows"][0], device="cpu%d-py3.99" % os.cpu_count())
+    table = {"rows": list(results["rows"])}
+    assert reproduce.merge_row(table, other) is None  # beside, not in place of, the others
+    assert len(table["rows"]) == len(results["rows"]) + 1
 
 
 def test_help_shows_real_defaults_only():

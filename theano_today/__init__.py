@@ -38,6 +38,7 @@ try:
     runtime.choose_blas_flags()
     runtime.choose_threads()
     runtime.choose_device()
+    runtime.choose_numpy2_cxxflags()
     import theano  # noqa: E402,F401  (reads THEANO_FLAGS and the config files)
 except Exception as error:
     problem = runtime.configuration_problem(error)
@@ -45,12 +46,13 @@ except Exception as error:
         raise
     raise SystemExit(problem) from None
 
+fixes.apply_to_theano()
+
 # Registered here, after Theano has started with the flags above: only then is
 # it known whether the GPU back end runs, which decides the GPU rewrites.
 from theano_today import batched_conv, bias_grad, fusion, pooling  # noqa: E402  (imports theano)
 
 runtime.watch_compile_disk()
-fixes.mend_pool_perform()
 pooling.register()
 if runtime.gpu_active():
     batched_conv.register()

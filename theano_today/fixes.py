@@ -6,7 +6,9 @@ site-packages is edited: the fixes add aliases and stand-in modules at run
 time. Each has a test in tests/test_fixes.py that first shows the break, then
 the mend.
 
-  numpy must be < 2            -> check_numpy_version()   (a clear error otherwise)
+  numpy must be < 2            -> check_numpy_version()   (a clear error otherwise;
+                                  numpy 2 on Python >= 3.13, mended by:)
+  numpy 2 removed np.product... -> add_numpy2_names()
   np.bool, np.int, ... gone    -> add_numpy_aliases()
   collections.Iterable gone    -> add_collections_aliases()
   pkg_resources may be gone    -> add_pkg_resources_stub()
@@ -14,22 +16,27 @@ the mend.
   sklearn.cross_validation     -> add_cross_validation_module()
   sklearn.grid_search          -> add_grid_search_module()
   theano.scan's C fails to build -> use_python_scan()
+  numpy.distutils gone (3.12)   -> add_numpy_distutils_module()
+  imp gone (3.12)               -> add_imp_module()
 
-and, once Theano has started:
+and, once Theano has started, apply_to_theano():
 
-  Theano's Python pooling fails -> mend_pool_perform()
+  three Ops' C code and numpy 2  -> use_numpy2_c_code()
+  Theano's Python pooling fails  -> mend_pool_perform()
 
-and, once Theano has started (nolearn imports it), apply_to_nolearn():
+and apply_to_nolearn():
 
   scikit-learn's get_params, clone, repr, GridSearchCV and cross_val_score
   fail on a nolearn NeuralNet -> add_neuralnet_params()
 
-Two more breaks need Theano's flags, so they live in runtime.py: the missing
-blas.ldflags (choose_blas_flags) and the 2015 device name (choose_device).
+Three more breaks need Theano's flags, so they live in runtime.py: the missing
+blas.ldflags (choose_blas_flags), the 2015 device name (choose_device) and
+numpy 2's C names (choose_numpy2_cxxflags).
 """
 import collections
 import collections.abc
 import functools
+import importlib.machinery
 import sys
 import types
 import warnings
@@ -37,16 +44,122 @@ import warnings
 import numpy as np
 
 
-# --- numpy < 2 ----------------------------------------------------------------
+# --- numpy < 2, but numpy 2 on Python >= 3.13 ---------------------------------------
 
-def check_numpy_version():
-    """Theano's generated C code uses numpy 1.x macros that numpy 2 removed."""
-    major = int(np.__version__.split(".")[0])
-    if major >= 2:
+#: The first Python without a numpy 1 wheel: there, numpy 2 is mended instead.
+NUMPY2_PYTHON = (3, 13)
+
+
+def numpy_2():
+    """True when the numpy imported is numpy 2 or later."""
+    return int(np.__version__.split(".")[0]) >= 2
+
+
+def check_numpy_version(python=None):
+    """Theano's generated C code uses numpy 1.x macros that numpy 2 removed.
+    numpy 1.26 has no wheel for Python >= 3.13: there theano_today mends
+    Theano for numpy 2 (add_numpy2_names, use_numpy2_c_code and
+    runtime.choose_numpy2_cxxflags); on older Pythons numpy 2 is refused."""
+    python = tuple(python or sys.version_info[:2])
+    if numpy_2() and python < NUMPY2_PYTHON:
         raise ImportError(
-            "numpy %s is installed, but Theano 1.0.5 needs numpy < 2. "
+            "numpy %s is installed, but Theano 1.0.5 needs numpy < 2 on Python %d.%d. "
             "Fix: pip install -r requirements.txt  (it pins numpy 1.26.4)"
-            % np.__version__)
+            % ((np.__version__,) + python))
+
+
+# --- numpy 2: names it removed ------------------------------------------------------------
+
+class _Cast(object):
+    """numpy 1's np.cast: np.cast[dtype](x) is x as an array of dtype."""
+
+    def __getitem__(self, dtype):
+        dtype = np.dtype(getattr(dtype, "dtype", dtype))  # Theano passes its scalar types
+        return lambda x: np.asarray(x).astype(dtype)
+
+
+def _sctype2char(sctype):
+    """numpy 1's np.sctype2char: the one-letter code of a dtype."""
+    return np.dtype(sctype).char
+
+
+def add_numpy2_names():
+    """Theano 1.0.5 uses numpy names that numpy 2 removed: np.product
+    (Mul's Python code), np.cast (gradients of scalar ops, batch
+    normalisation), np.ComplexWarning, np.sctype2char (Elemwise's C code)
+    and np.MAXDIMS (CumOp; numpy 1's value, 32). With numpy 1, nothing."""
+    if not numpy_2():
+        return
+    names = {"product": np.prod, "cast": _Cast(), "sctype2char": _sctype2char,
+             "ComplexWarning": np.exceptions.ComplexWarning, "MAXDIMS": 32}
+    for name, value in names.items():
+        if name not in vars(np):
+            setattr(np, name, value)
+    # numpy 2 warns at every use of the old module names Theano imports by
+    # (numpy.core, numpy.linalg.linalg); they still work.
+    warnings.filterwarnings("ignore", message=r"numpy\.core is deprecated",
+                            category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=r"The numpy\.linalg\.linalg has been made private",
+                            category=DeprecationWarning)
+
+
+# --- numpy 2: C code of three Ops ---------------------------------------------------------
+
+def _no_c_code(op, reason):
+    from theano.gof.utils import MethodNotDefined
+    raise MethodNotDefined("c_code", type(op), "%s (theano_today, numpy 2)" % reason)
+
+
+def _new_cache_version(op):
+    """Give op's compiled C code a cache version of its own: Theano finds a
+    module compiled from the original code by its version, without asking
+    for the code again."""
+    version = op.c_code_cache_version
+
+    @functools.wraps(version)  # __wrapped__: the original
+    def numpy2_version(self):
+        return tuple(version(self)) + ("theano_today-numpy2",)
+    op.c_code_cache_version = numpy2_version
+
+
+def use_numpy2_c_code():
+    """Three of Theano's Ops meet numpy 2 in their C code, once Theano has
+    started. AdvancedIncSubtensor1 (x[idx] += y, the gradient of indexing)
+    and CumOp with axis=None (cumsum of the flattened array) do not compile
+    against numpy 2: they lose their C code, and Theano runs their Python
+    implementation (the same numpy calls). MaxAndArgmax and Argmax over
+    all axes pass NPY_MAXDIMS to mean 'flattened', which numpy 2 spells
+    NPY_RAVEL_AXIS: their C code says so. All four get a new cache version."""
+    if not numpy_2():
+        return
+    from theano.tensor import basic, extra_ops, subtensor
+    if getattr(subtensor.AdvancedIncSubtensor1, "_theano_today", False):
+        return
+
+    @functools.wraps(subtensor.AdvancedIncSubtensor1.c_code)  # __wrapped__: the original
+    def inc_subtensor1_c_code(self, *args, **kwargs):
+        _no_c_code(self, "its C code uses numpy 1's private indexing")
+    subtensor.AdvancedIncSubtensor1.c_code = inc_subtensor1_c_code
+    subtensor.AdvancedIncSubtensor1._theano_today = True
+
+    cumop_c_code = extra_ops.CumOp.c_code
+
+    @functools.wraps(cumop_c_code)
+    def cumop_c_code_numpy2(self, *args, **kwargs):
+        if self.axis is None:
+            _no_c_code(self, "axis=None")
+        return cumop_c_code(self, *args, **kwargs)
+    extra_ops.CumOp.c_code = cumop_c_code_numpy2
+
+    for op in (basic.MaxAndArgmax, basic.Argmax):
+        @functools.wraps(op.c_code)
+        def ravel_axis_c_code(self, *args, _c_code=op.c_code, **kwargs):
+            return _c_code(self, *args, **kwargs).replace(
+                "axis = NPY_MAXDIMS;", "axis = NPY_RAVEL_AXIS;")
+        op.c_code = ravel_axis_c_code
+
+    for op in (subtensor.AdvancedIncSubtensor1, extra_ops.CumOp, basic.MaxAndArgmax, basic.Argmax):
+        _new_cache_version(op)
 
 
 # --- numpy aliases --------------------------------------------------------------
@@ -245,6 +358,54 @@ def use_python_scan():
         sys.modules.setdefault("theano.scan_module.scan_perform_ext", None)
 
 
+# --- numpy.distutils ------------------------------------------------------------------
+
+def _get_numpy_include_dirs():
+    """numpy.distutils.misc_util.get_numpy_include_dirs(): numpy's C headers."""
+    return [np.get_include()]
+
+
+def add_numpy_distutils_module():
+    """Theano imports numpy.distutils (gof/cmodule.py, tensor/blas.py) and
+    asks it for numpy's C headers before compiling; numpy ships no
+    numpy.distutils for Python >= 3.12, so Theano does not import.
+    numpy.get_include() names the same folder. (Its other use, finding a
+    BLAS, is not reached: runtime.choose_blas_flags sets blas.ldflags.)"""
+    if sys.version_info < (3, 12):
+        return
+    module = types.ModuleType("numpy.distutils",
+                              "Stand-in for numpy.distutils (theano_today).")
+    module.misc_util = types.ModuleType("numpy.distutils.misc_util")
+    module.misc_util.get_numpy_include_dirs = _get_numpy_include_dirs
+    sys.modules[module.__name__] = module
+    sys.modules[module.misc_util.__name__] = module.misc_util
+    np.distutils = module
+
+
+# --- imp ------------------------------------------------------------------------------
+
+def _find_module(name, path=None):
+    """imp.find_module: (file, pathname, description) of a module on the
+    path (a package's pathname is its folder), ImportError where there is
+    none. Theano only asks whether one exists: file and description are
+    left empty."""
+    spec = importlib.machinery.PathFinder.find_spec(name, path)
+    if spec is None:
+        raise ImportError("No module named %r" % name, name=name)
+    if spec.submodule_search_locations:
+        return None, spec.submodule_search_locations[0], ("", "", 0)
+    return None, spec.origin, ("", "", 0)
+
+
+def add_imp_module():
+    """Theano's GPU back end (gpuarray/opt.py) imports theano.tests.breakpoint,
+    which imports imp, removed in Python 3.12; it calls imp.find_module
+    only, to choose a debugger."""
+    if sys.version_info < (3, 12) or "imp" in sys.modules:
+        return
+    module = types.ModuleType("imp", "Stand-in for the imp module (theano_today).")
+    module.find_module = _find_module
+    sys.modules[module.__name__] = module
 
 # --- theano.tensor.signal.pool.Pool.perform ---------------------------------------------
 
@@ -311,16 +472,25 @@ def apply():
     """Apply every fix; safe to call more than once."""
     check_numpy_version()
     add_numpy_aliases()
+    add_numpy2_names()
     add_collections_aliases()
     add_pkg_resources_stub()
     add_downsample_module()
     add_cross_validation_module()
     add_grid_search_module()
     use_python_scan()
+    add_numpy_distutils_module()
+    add_imp_module()
     # Lasagne 0.1 still passes conv2d's old argument name, and Theano says so
     # at every CNN build; the name still works, so keep the output readable.
     warnings.filterwarnings("ignore", message="The `image_shape` keyword argument",
                             category=UserWarning)
+
+
+def apply_to_theano():
+    """The fixes that change Theano's own classes: once Theano has started."""
+    use_numpy2_c_code()
+    mend_pool_perform()
 
 
 def apply_to_nolearn():

@@ -103,6 +103,8 @@ def _broken_file_message(path, error):
                 % (where, error.lineno, _one_line(repr(error.line.strip())), fix))
     if isinstance(error, configparser.ParsingError) and error.errors:
         lineno, line = error.errors[0]
+        if sys.version_info >= (3, 13):  # the line itself; before 3.13, its repr
+            line = repr(line)
         line = _one_line(line).replace("\\n'", "'")
         return ("theano_today: %s, line %d, is not 'option = value': %s. "
                 "Fix: correct or delete that line, or %s." % (where, lineno, line, fix))
@@ -240,6 +242,29 @@ def configuration_problem(error):
         where, fix = "%s=%s" % (name, value), "correct %s in THEANO_FLAGS or ~/.theanorc" % name
     return ("theano_today: %s, which Theano refuses: %s. Fix: %s."
             % (where, _one_line(reason).rstrip("."), fix))
+
+
+# --- numpy 2: the C names Theano 1.0.5 uses ------------------------------------------
+
+#: Macros that numpy 2 removed, for every C file Theano compiles.
+NUMPY2_HEADER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "numpy2.h")
+
+
+def choose_numpy2_cxxflags():
+    """With numpy 2 (Python >= 3.13, fixes.check_numpy_version), Theano's C
+    code needs numpy2.h before anything else: add `-include` it to
+    gcc.cxxflags, after the user's own flags. Returns the flags set, or None
+    with numpy 1. (Theano splits gcc.cxxflags at spaces: a checkout whose
+    path has one cannot be used with numpy 2.)"""
+    from theano_today import fixes
+    if not fixes.numpy_2():
+        return None
+    own = _theano_setting("gcc.cxxflags") or ""
+    if NUMPY2_HEADER in own:
+        return own
+    value = " ".join(own.split() + ["-include", NUMPY2_HEADER])
+    _add_theano_flag("gcc.cxxflags", value)
+    return value
 
 
 # --- BLAS -----------------------------------------------------------------------------
