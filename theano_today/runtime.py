@@ -439,13 +439,6 @@ def _note_disk_full():
                  % (where, _free_space(os.path.expanduser(where))))
 
 
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
 def _quiet_after_disk_full(record):
     """Logging filter: once the disk is full, Theano's optimizer would log a
     traceback for every rewrite that compiles C code (constant folding, each
@@ -480,7 +473,8 @@ def watch_compile_disk():
             if _no_space(error):
                 _note_disk_full()
                 for kept in re.findall(r"temporary file: (\S+)", printed.getvalue()):
-                    _remove(kept)
+                    with contextlib.suppress(OSError):
+                        os.remove(kept)
                 printed = None
             raise
         finally:
