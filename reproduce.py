@@ -26,7 +26,9 @@ test accuracy is still measured and reported, and --resume carries on later.
 """
 import theano_today  # noqa: F401  (first: makes the 2015 stack run on today's Python)
 
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import platform
@@ -520,20 +522,40 @@ def main(argv=None):
                  "by this run after the error." % e)
 
 
+@contextlib.contextmanager
+def _results_locked(out):
+    """Another reproduce.py writing to out waits until this one is done."""
+    folder = os.open(out, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(folder)
+
+
+def add_rows(out, rows):
+    """Merge rows into out's results.json as it is now, not as it was when
+    this run began (another run, say mlp beside cnn, may have added rows
+    since), write it and redraw; returns the results."""
+    path = os.path.join(out, "results.json")
+    with _results_locked(out):
+        results = load_results(path)
+        for row in rows:
+            note = merge_row(results, row)
+            if note:
+                print(note)
+        _atomic(lambda p: _write_json(p, results), path)
+        render(out, results)
+    return results
+
+
 def run(args):
     """What main does once the command line is read."""
     os.makedirs(args.out, exist_ok=True)
-    results_path = os.path.join(args.out, "results.json")
-    results = load_results(results_path)
+    results = load_results(os.path.join(args.out, "results.json"))  # before hours of training
     if args.render_only or args.merge:
         merged = [load_results(other) for other in args.merge or []]  # all checked first
-        for other in merged:
-            for row in other["rows"]:
-                note = merge_row(results, row)
-                if note:
-                    print(note)
-        _atomic(lambda p: _write_json(p, results), results_path)
-        render(args.out, results)
+        results = add_rows(args.out, [row for other in merged for row in other["rows"]])
         print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
         return results
 
@@ -564,11 +586,7 @@ def run(args):
         row.update(machine=machine, host=host, versions=library_versions(), quick=args.quick,
                    date=datetime.date.today().isoformat())
         diverged = diverged or row["diverged"]
-        note = merge_row(results, row)
-        if note:
-            print(note)
-        _atomic(lambda p: _write_json(p, results), results_path)
-        render(args.out, results)
+        results = add_rows(args.out, [row])
         if row["interrupted"]:
             print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
             print("stopped by Ctrl-C: parameters so far are in %s; "

@@ -240,3 +240,26 @@ def test_a_diverged_run_is_recorded_as_diverged(stack, shared_cifar_dir, tmp_pat
     assert "(diverged)" in reproduce.readme_table({"rows": [dict(
         row, machine="m", host="h", versions="v", date="d")]})
 
+
+
+def test_rows_another_run_wrote_meanwhile_are_kept(quick, shared_cifar_dir, tmp_path,
+                                                   monkeypatch, stack):
+    # reproduce.py --runs mlp and --runs cnn side by side: each adds its row
+    # to results.json as the file is when it ends, not as it was when it began
+    import reproduce
+    _, results = quick
+    mine, theirs = [dict(r) for r in results["rows"][:2]]
+    out = tmp_path / "results"
+
+    def train_run(name, *args, **kwargs):
+        written = {"rows": [dict(theirs, host="the-other-run")]}
+        (out / "results.json").write_text(json.dumps(written))  # while this one trains
+        return dict(mine)
+
+    monkeypatch.setattr(reproduce, "train_run", train_run)
+    monkeypatch.setattr(reproduce, "estimate_epoch_seconds", lambda *args: 1.0)
+    reproduce.main(["--runs", mine["run"], "--quick", "--data-dir", shared_cifar_dir,
+                    "--out", str(out)])
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert sorted((r["run"], r["host"]) for r in rows) == sorted(
+        [(theirs["run"], "the-other-run"), (mine["run"], mine["host"])])
