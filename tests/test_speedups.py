@@ -214,16 +214,19 @@ def test_batched_conv_columns_are_im2col(theano_parts):
 
 
 
-@pytest.mark.parametrize("image_shape_known, flip", [(True, True), (False, False)])
-def test_batched_conv_rewrites_equal_theanos_convolution(theano_parts, image_shape_known, flip):
+@pytest.mark.parametrize("image_shape_known, flip, c", [(True, True, 2), (False, False, 2),
+                                                       (True, True, 1)])
+def test_batched_conv_rewrites_equal_theanos_convolution(theano_parts, image_shape_known, flip,
+                                                         c):
     """Outside the article's shapes: a 3x2 filter, odd sizes, filter_flip
-    both ways, and an op that does not know the image's sizes (the reshapes
-    then take them from the graph). Each rewrite applied by hand, as it is
-    registered on the GPU only."""
+    both ways, an op that does not know the image's sizes (the reshapes
+    then take them from the graph), and one channel (the patches are then
+    the columns). Each rewrite applied by hand, as it is registered on the
+    GPU only."""
     theano, T, _ = theano_parts
     from theano.tensor.nnet import conv2d
     from theano_today import batched_conv
-    n, c, h, w, f, kh, kw = 3, 2, 7, 6, 4, 3, 2
+    n, h, w, f, kh, kw = 3, 7, 6, 4, 3, 2
     x, k, g = T.tensor4("x"), T.tensor4("k"), T.tensor4("g")
     out = conv2d(x, k, input_shape=(None, c, h, w) if image_shape_known else None,
                  filter_shape=(f, c, kh, kw), filter_flip=flip)

@@ -49,20 +49,23 @@ def _sizes(op, img_shape, kern_shape):
             _known(kshp[0], kern_shape[0]))
 
 
-def _columns(img, c, kh, kw, oh, ow):
+def _columns(img, c, kh, kw, oh, ow, mode="valid"):
     """im2col of the whole batch: (N*oh*ow, C*kh*kw), column order (c, a, b)
     as in a (F, C, kh, kw) filter reshaped to (F, C*kh*kw). images2neibs
     cuts out every kh x kw patch in one op (one kernel on the GPU; a stack
-    of the kh*kw shifted views took a copy kernel per view)."""
-    patches = images2neibs(img, (kh, kw), (1, 1))  # (N*C*oh*ow, kh*kw), rows (n, c, i, j)
+    of the kh*kw shifted views took a copy kernel per view); mode 'full'
+    pads the images with kh-1, kw-1 zeros on each side first."""
+    patches = images2neibs(img, (kh, kw), (1, 1), mode=mode)  # (N*C*oh*ow, kh*kw), rows (n, c, i, j)
+    if isinstance(c, int) and c == 1:  # one channel: the rows are already (n, i, j)
+        return patches
     return patches.reshape((-1, c, oh, ow, kh * kw)).dimshuffle(0, 2, 3, 1, 4).reshape(
         (-1, c * kh * kw))
 
 
-def _correlate(img, weights, c, kh, kw, oh, ow, f):
-    """The valid, stride-1 correlation of img (N, C, ., .) with weights
-    (F, C*kh*kw), as ONE matrix product: (N, F, oh, ow)."""
-    out = tensor.dot(_columns(img, c, kh, kw, oh, ow), weights.T)  # (N*oh*ow, F)
+def _correlate(columns, weights, oh, ow, f):
+    """The product of im2col columns (N*oh*ow, C*kh*kw) with weights
+    (C*kh*kw, F), ONE matrix product, as images (N, F, oh, ow)."""
+    out = tensor.dot(columns, weights)  # (N*oh*ow, F)
     return out.reshape((-1, oh, ow, f)).dimshuffle(0, 3, 1, 2)
 
 
@@ -80,8 +83,9 @@ def local_batched_conv(node):
     kh, kw = size
     img, kern = node.inputs
     c, h, w, f = _sizes(node.op, img.shape, kern.shape)
-    weights = _flip(kern, node.op.filter_flip).reshape((f, -1))
-    out = _correlate(img, weights, c, kh, kw, h - kh + 1, w - kw + 1, f)
+    oh, ow = h - kh + 1, w - kw + 1
+    weights = _flip(kern, node.op.filter_flip).reshape((f, -1)).T
+    out = _correlate(_columns(img, c, kh, kw, oh, ow), weights, oh, ow, f)
     return [tensor.patternbroadcast(out, node.outputs[0].broadcastable)]
 
 
@@ -94,8 +98,8 @@ def local_batched_conv_grad_weights(node):
     img, topgrad = node.inputs[:2]
     c, h, w, f = _sizes(node.op, img.shape, topgrad.shape[1:])
     oh, ow = h - kh + 1, w - kw + 1
-    grad = topgrad.dimshuffle(0, 2, 3, 1).reshape((-1, f))
-    gw = tensor.dot(grad.T, _columns(img, c, kh, kw, oh, ow)).reshape((f, c, kh, kw))
+    grad = topgrad.dimshuffle(1, 0, 2, 3).reshape((f, -1))  # columns (n, i, j), as the rows below
+    gw = tensor.dot(grad, _columns(img, c, kh, kw, oh, ow)).reshape((f, c, kh, kw))
     gw = _flip(gw, node.op.filter_flip)
     return [tensor.patternbroadcast(gw, node.outputs[0].broadcastable)]
 
@@ -104,8 +108,9 @@ def local_batched_conv_grad_weights(node):
 def local_batched_conv_grad_inputs(node):
     """The input gradient is the 'full' correlation of the output gradient
     with the filters turned by 180 degrees and C and F swapped: a valid one
-    of the output gradient padded by kh-1, kw-1 zeros, again one product
-    (adding the product's columns back at their k*k shifted places took an
+    of the output gradient padded by kh-1, kw-1 zeros, which images2neibs's
+    mode 'full' does as it cuts the patches, again one product (adding the
+    product's columns back at their k*k shifted places took an
     IncSubtensor, and its slices, per filter offset)."""
     size = _plain_conv(node, AbstractConv2d_gradInputs)
     if size is None:
@@ -113,12 +118,10 @@ def local_batched_conv_grad_inputs(node):
     kh, kw = size
     kern, topgrad, shape = node.inputs
     c, h, w, f = _sizes(node.op, (None, kern.shape[1], shape[0], shape[1]), kern.shape)
-    oh, ow = h - kh + 1, w - kw + 1
-    padded = tensor.zeros((topgrad.shape[0], f, h + kh - 1, w + kw - 1), dtype=topgrad.dtype)
-    padded = tensor.set_subtensor(padded[:, :, kh - 1:kh - 1 + oh, kw - 1:kw - 1 + ow], topgrad)
-    # turned: the flip the forward applies, undone by a second one
-    turned = _flip(kern, not node.op.filter_flip).dimshuffle(1, 0, 2, 3).reshape((c, -1))
-    gx = _correlate(padded, turned, f, kh, kw, h, w, c)
+    # turned: the flip the forward applies, undone by a second one; rows
+    # (f, a, b) as the columns of the padded output gradient, columns c
+    turned = _flip(kern, not node.op.filter_flip).dimshuffle(0, 2, 3, 1).reshape((-1, c))
+    gx = _correlate(_columns(topgrad, f, kh, kw, h, w, mode="full"), turned, h, w, c)
     return [tensor.patternbroadcast(gx, node.outputs[0].broadcastable)]
 
 
