@@ -43,3 +43,13 @@ def stack():
             else:
                 os.environ[key] = value
     return theano_today
+
+
+def pytest_collection_finish(session):
+    """A test module's long background runs (start_background_runs, as in
+    test_gpu_backend.py), those its selected tests use, start at once, and
+    the rest of the suite runs meanwhile."""
+    for module in {getattr(item, "module", None) for item in session.items}:
+        start = getattr(module, "start_background_runs", None)
+        if start is not None:
+            start([item for item in session.items if getattr(item, "module", None) is module])

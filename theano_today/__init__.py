@@ -14,6 +14,8 @@ that optimizer_excluding turns off:
   pooling       faster max pooling and its gradient (CPU)
   bias_grad     conv layers' bias gradients as matrix products (CPU)
   batched_conv  one matrix product per convolution layer (GPU)
+  scaled_dot    plain products instead of GEMMs into fresh buffers (GPU)
+  contiguous    no copy node for arrays that are contiguous already (GPU)
   fusion        fewer element-wise kernels per step (GPU)
 
 Not applied, but there to use:
@@ -55,7 +57,10 @@ from theano_today import batched_conv, bias_grad, fusion, pooling  # noqa: E402 
 runtime.watch_compile_disk()
 pooling.register()
 if runtime.gpu_active():
+    from theano_today import contiguous, scaled_dot  # noqa: E402  (Theano's GPU back end)
     batched_conv.register()
+    scaled_dot.register()
+    contiguous.register()
     fusion.register()
 else:
     bias_grad.register()

@@ -2,7 +2,8 @@
 the MLP of mlp.py trained on Theano's GPU back end, fed by nolearn's
 NeuralNet, by the scripts' SharedDataNeuralNet and by its gathering variant
 (bench/feeding.py's loaders), and by SharedDataNeuralNet again without
-theano_today's multi_output_fusion; prints one JSON report.
+theano_today's multi_output_fusion, and without its scaled_dot and
+gpu_contiguous; prints one JSON report.
 
     python tests/programs/gpu_backend_run.py CIFAR_DIR   (from the repository root)
 """
@@ -26,10 +27,11 @@ from theano_today import cli, runtime  # noqa: E402
 
 
 @contextlib.contextmanager
-def default_mode_excluding(tag):
-    """Theano's default mode, which nolearn compiles with, without tag."""
+def default_mode_excluding(*tags):
+    """Theano's default mode, which nolearn compiles with, without tags."""
     saved = theano.compile.mode.instantiated_default_mode
-    theano.compile.mode.instantiated_default_mode = theano.compile.get_default_mode().excluding(tag)
+    theano.compile.mode.instantiated_default_mode = theano.compile.get_default_mode().excluding(
+        *tags)
     try:
         yield
     finally:
@@ -42,12 +44,12 @@ def main(data_dir):
     report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated),
               "gpu_active": runtime.gpu_active(), "device_info": reproduce.device_info()[0],
               "batched_conv": "local_batched_conv" in optdb["stabilize"].__db__}
+    excluding = {"unfused": ["multi_output_fusion"], "gemm": ["scaled_dot", "gpu_contiguous"]}
     for name, loader in [("nolearn", "nolearn"), ("gather", "gather"), ("shared", "shared"),
-                         ("unfused", "shared")]:
+                         ("unfused", "shared"), ("gemm", "shared")]:
         cli.seed_everything()
         net = feeding.build("mlp", loader)
-        with (default_mode_excluding("multi_output_fusion") if name == "unfused"
-              else contextlib.nullcontext()):
+        with default_mode_excluding(*excluding.get(name, [])):
             net.fit(X, y, epochs=2)
         step, gathered = net.train_iter_, None
         if loader != "nolearn":  # a StoredDataStep: the function that trained
