@@ -60,8 +60,12 @@ def start_background_runs(items):
     """Start the RUNS that the selected test items use, one after the other
     in a thread, so that the rest of the suite goes on meanwhile;
     conftest.py calls this once the tests are selected."""
-    names = [name for name in RUNS if name not in _started and any(
-        name in getattr(item, "fixturenames", ()) for item in items)]
+    _start([name for name in RUNS
+            if any(name in getattr(item, "fixturenames", ()) for item in items)])
+
+
+def _start(names):
+    names = [name for name in names if name not in _started]
     if not names or not (GPU_ENV and HAS_OPENCL):
         return
     folder = tempfile.mkdtemp(prefix="gpu-backend-")
@@ -76,11 +80,10 @@ def start_background_runs(items):
 
 
 def finished(request):
-    """The CompletedProcess of the run that the fixture request is named after."""
-    name = request.fixturename
-    if name not in _started:  # the test was not selected through conftest.py
-        start_background_runs([request])
-    result = _started[name].result()
+    """The CompletedProcess of the run that the fixture request is named after
+    (started here where conftest.py did not start it)."""
+    _start([request.fixturename])
+    result = _started[request.fixturename].result()
     assert result.returncode == 0, result.stderr[-3000:]
     return result
 
@@ -106,9 +109,8 @@ def step_nodes(request):
 
 
 def test_gpu_check_runs_on_the_device(gpu_check):
-    result = gpu_check
-    assert "GpuElemwise{exp" in result.stdout
-    assert result.stdout.strip().endswith("Used the gpu"), result.stdout
+    assert "GpuElemwise{exp" in gpu_check.stdout
+    assert gpu_check.stdout.strip().endswith("Used the gpu"), gpu_check.stdout
 
 
 def test_shared_data_stays_on_the_device(report):
@@ -137,8 +139,7 @@ def test_shared_data_stays_on_the_device(report):
 
 def test_fusion_check_of_the_device_script_passes(fusion_check):
     # bench/gpu_reproduce.sh runs it first on the GPU machine
-    result = fusion_check
-    assert result.stdout.strip().endswith("multi_output_fusion: ok"), result.stdout
+    assert fusion_check.stdout.strip().endswith("multi_output_fusion: ok"), fusion_check.stdout
 
 
 def test_multi_output_fusion_on_the_gpu_back_end(report):

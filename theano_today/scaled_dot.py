@@ -57,13 +57,17 @@ class ScaledDot(gof.Optimizer):
                 continue
             buffer, alpha, x, y, beta = node.inputs
             a, b = _value(alpha), _value(beta)
-            fresh = buffer.owner is not None and isinstance(buffer.owner.op, GpuAllocEmpty)
-            if a is None or b is None or not ((fresh and b == 0) or (x, y) in products):
+            if a is None or b is None:
+                continue
+            # a GEMM into an uninitialized buffer is a scaled product alone
+            product_alone = b == 0 and buffer.owner is not None and isinstance(
+                buffer.owner.op, GpuAllocEmpty)
+            if not (product_alone or (x, y) in products):
                 continue
             if (x, y) not in products:
                 products[(x, y)] = gpu_dot22(x, y)
             new = _times(a, products[(x, y)])
-            if not (fresh and b == 0):  # the GEMM also added b times its buffer
+            if not product_alone:  # the GEMM also added b times its buffer
                 new = GpuElemwise(scalar.add)(_times(b, buffer), new)
             fgraph.replace_validate(node.outputs[0], new, reason="scaled_dot")
 
