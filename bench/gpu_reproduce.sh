@@ -9,8 +9,8 @@
 #   3. the levers (bench/feeding.py): nolearn's per-minibatch copies against the
 #      data stored once (gathered by positions, or sliced as the scripts do)
 #      on the GPU, the scripts' way without theano_today's multi_output_fusion,
-#      without scaled_dot and contiguous, and with allow_gc=False; the MLP on the CPU with a multi-threaded
-#      OpenBLAS too (is the CPU row its best?);
+#      without scaled_dot and contiguous, and with allow_gc=False; the MLP on
+#      the CPU with a multi-threaded OpenBLAS too (is the CPU row its best?);
 #   4. the CNN as stock Theano and nolearn run it (no speed-ups), on the GPU
 #      and on the CPU: the article's own comparison;
 #   5. Theano's profile of both nets' GPU steps (profile-gpu.txt).
