@@ -9,6 +9,8 @@ pool_grad  the max-pooling gradient at the CNN's three pooling shapes (batch
            plain copy's.
 bias_grad  the conv layers' bias gradients, per-channel sums of the output
            gradient: bias_grad_dot against Theano's Sum (float64 sums).
+bias_add   the conv layers' bias added to their output, in place as in the
+           training step: bias_add against Theano's broadcasting Elemwise.
 
 Each repetition times both versions in turn (the median of --calls calls
 each) and measures how many cores other processes took meanwhile (from
@@ -58,7 +60,17 @@ def bias_grad_case(shape):
     return [g], grad, "bias_grad_dot", data, 4 * int(np.prod(shape))
 
 
-CASES = {"pool_grad": pool_grad_case, "bias_grad": bias_grad_case}
+def bias_add_case(shape):
+    """A conv layer's output plus its bias, written over the output (as the
+    training step does: the input is mutable here, so calls add up)."""
+    x = T.tensor4("x", dtype="float32")
+    b = theano.shared(np.random.RandomState(2).randn(shape[1]).astype("float32"))
+    out = x + b.dimshuffle("x", 0, "x", "x")
+    data = [np.random.RandomState(1).randn(*shape).astype("float32")]
+    return [theano.In(x, mutable=True)], out, "bias_add", data, 2 * 4 * int(np.prod(shape))
+
+
+CASES = {"pool_grad": pool_grad_case, "bias_grad": bias_grad_case, "bias_add": bias_add_case}
 
 
 def per_call_ms(f, data, calls):

@@ -1,5 +1,5 @@
-"""theano_today's speed-ups (pooling, batched_conv, fusion): each gives the
-numbers of Theano's stock implementation."""
+"""theano_today's speed-ups (pooling, bias_add, batched_conv, fusion): each
+gives the numbers of Theano's stock implementation."""
 import numpy as np
 import pytest
 
@@ -181,6 +181,52 @@ def test_pooling_a_long_signal(theano_parts, c_and_py, ws):
             np.testing.assert_array_equal(bits(got), bits(expected))
 
 
+def bias_add_function(theano, T, mode, layout):
+    """x + b.dimshuffle('x', 0, 'x', 'x') as a conv layer adds its bias, on
+    x as given ("plain"), on a transposed view of it (not contiguous), or
+    over x itself where x is a mutable input ("in place", both layouts)."""
+    x, b = T.tensor4("x"), T.vector("b")
+    view = x.dimshuffle(0, 1, 3, 2) if "transposed" in layout else x
+    inputs = [theano.In(x, mutable=True) if "in place" in layout else x, b]
+    return theano.function(inputs, view + b.dimshuffle("x", 0, "x", "x"), mode=mode)
+
+
+@pytest.mark.parametrize("layout", ["plain", "transposed", "in place", "in place, transposed"])
+def test_bias_add_is_exact_on_both_paths(theano_parts, c_and_py, layout):
+    theano, T, _ = theano_parts
+    data = [corner_values((3, 4, 5, 6), seed=10), corner_values((4,), seed=11)]
+    stock = bias_add_function(theano, T, c_and_py["c"].excluding("bias_add"), layout)
+    want = stock(data[0].copy(), data[1])
+    assert np.isnan(want).any() and np.isinf(want).any()
+    for mode in c_and_py.values():
+        f = bias_add_function(theano, T, mode, layout)
+        [node] = [n for n in f.maker.fgraph.toposort() if type(n.op).__name__ == "BiasAdd"]
+        assert node.op.inplace == ("in place" in layout)
+        x = data[0].copy()
+        np.testing.assert_array_equal(bits(f(x, data[1])), bits(want))
+        if layout == "plain":  # not in place: the input is left alone
+            np.testing.assert_array_equal(bits(x), bits(data[0]))
+
+
+@pytest.mark.parametrize("mode_name", ["c", "py"])
+def test_bias_add_of_the_wrong_length_is_refused(theano_parts, c_and_py, mode_name):
+    theano, T, _ = theano_parts
+    f = bias_add_function(theano, T, c_and_py[mode_name], "plain")
+    with pytest.raises(ValueError, match="3 channels but 2 biases"):
+        f(np.zeros((1, 3, 2, 2), "float32"), np.zeros(2, "float32"))
+
+
+@pytest.mark.parametrize("make", [lambda T, x, v: x + x[:, :1],          # bias of axis 1 missing
+                                  lambda T, x, v: x + v.dimshuffle("x", "x", 0, "x"),
+                                  lambda T, x, v: x + T.cast(v, "float64").dimshuffle(
+                                      "x", 0, "x", "x")])
+def test_other_additions_keep_theanos_elemwise(theano_parts, make):
+    theano, T, _ = theano_parts
+    x, v = T.tensor4("x"), T.vector("v")
+    f = theano.function([x, v], make(T, x, v), on_unused_input="ignore")
+    assert "BiasAdd" not in op_names(f) and "Elemwise" in op_names(f)
+
+
 def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
     """Loss and every gradient of the article's CNN: identical, bit for bit."""
     theano, T, _ = theano_parts
@@ -188,9 +234,10 @@ def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
     mode = theano.compile.get_default_mode()
     fast = theano.function(inputs, outputs, mode=mode)
     stock = theano.function(inputs, outputs,
-                            mode=mode.excluding("fast_max_pool", "fast_max_pool_grad"))
-    assert {"FastMaxPool", "FastMaxPoolGrad"} <= set(op_names(fast))
-    assert not {"FastMaxPool", "FastMaxPoolGrad"} & set(op_names(stock))
+                            mode=mode.excluding("fast_max_pool", "fast_max_pool_grad", "bias_add"))
+    ours = {"FastMaxPool", "FastMaxPoolGrad", "BiasAdd"}
+    assert ours <= set(op_names(fast)) and not ours & set(op_names(stock))
+    assert op_names(fast).count("BiasAdd") == 3  # one per conv layer
     rng = np.random.RandomState(3)
     X = (rng.rand(64, 1, 32, 32) - 0.5).astype("float32")
     Y = rng.randint(0, 10, 64).astype("int32")

@@ -12,6 +12,7 @@ Importing it applies, once:
 and then registers the speed-ups, each a Theano graph rewrite with a tag
 that optimizer_excluding turns off:
   pooling       faster max pooling and its gradient (CPU)
+  bias_add      conv layers' bias added in one pass over memory (CPU)
   bias_grad     conv layers' bias gradients as matrix products (CPU)
   batched_conv  one matrix product per convolution layer (GPU)
   scaled_dot    plain products instead of GEMMs into fresh buffers (GPU)
@@ -52,7 +53,7 @@ fixes.apply_to_theano()
 
 # Registered here, after Theano has started with the flags above: only then is
 # it known whether the GPU back end runs, which decides the GPU rewrites.
-from theano_today import batched_conv, bias_grad, fusion, pooling  # noqa: E402  (imports theano)
+from theano_today import batched_conv, bias_add, bias_grad, fusion, pooling  # noqa: E402  (imports theano)
 
 runtime.watch_compile_disk()
 pooling.register()
@@ -63,6 +64,7 @@ if runtime.gpu_active():
     contiguous.register()
     fusion.register()
 else:
+    bias_add.register()
     bias_grad.register()
 fixes.apply_to_nolearn()
 runtime.plain_epoch_table()
