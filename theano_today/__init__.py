@@ -17,6 +17,7 @@ that optimizer_excluding turns off:
   batched_conv  one matrix product per convolution layer (GPU)
   scaled_dot    plain products instead of GEMMs into fresh buffers (GPU)
   contiguous    no copy node for arrays that are contiguous already (GPU)
+  reshape       reshapes that take -1, no shape vector from the host (GPU)
   fusion        fewer element-wise kernels per step (GPU)
 
 Not applied, but there to use:
@@ -58,8 +59,9 @@ from theano_today import batched_conv, bias_add, bias_grad, fusion, pooling  # n
 runtime.watch_compile_disk()
 pooling.register()
 if runtime.gpu_active():
-    from theano_today import contiguous, scaled_dot  # noqa: E402  (Theano's GPU back end)
+    from theano_today import contiguous, reshape, scaled_dot  # noqa: E402  (GPU back end)
     batched_conv.register()
+    reshape.register()
     scaled_dot.register()
     contiguous.register()
     fusion.register()

@@ -99,7 +99,9 @@ def local_batched_conv_grad_weights(node):
     c, h, w, f = _sizes(node.op, img.shape, topgrad.shape[1:])
     oh, ow = h - kh + 1, w - kw + 1
     grad = topgrad.dimshuffle(1, 0, 2, 3).reshape((f, -1))  # columns (n, i, j), as the rows below
-    gw = tensor.dot(grad, _columns(img, c, kh, kw, oh, ow)).reshape((f, c, kh, kw))
+    # -1, not c: a reshape to a constant 1 makes that axis broadcastable,
+    # and the weights' type would then need a Rebroadcast node
+    gw = tensor.dot(grad, _columns(img, c, kh, kw, oh, ow)).reshape((f, -1, kh, kw))
     gw = _flip(gw, node.op.filter_flip)
     return [tensor.patternbroadcast(gw, node.outputs[0].broadcastable)]
 
