@@ -15,6 +15,7 @@ that optimizer_excluding turns off:
   bias_add      conv layers' bias added in one pass over memory (CPU)
   bias_grad     conv layers' bias gradients as matrix products (CPU)
   batched_conv  one matrix product per convolution layer (GPU)
+  im2col        its columns in one kernel (GPU)
   scaled_dot    plain products instead of GEMMs into fresh buffers (GPU)
   contiguous    no copy node for arrays that are contiguous already (GPU)
   reshape       reshapes that take -1, no shape vector from the host (GPU)
@@ -59,8 +60,9 @@ from theano_today import batched_conv, bias_add, bias_grad, fusion, pooling  # n
 runtime.watch_compile_disk()
 pooling.register()
 if runtime.gpu_active():
-    from theano_today import contiguous, reshape, scaled_dot  # noqa: E402  (GPU back end)
+    from theano_today import contiguous, im2col, reshape, scaled_dot  # noqa: E402  (GPU back end)
     batched_conv.register()
+    im2col.register()
     reshape.register()
     scaled_dot.register()
     contiguous.register()
