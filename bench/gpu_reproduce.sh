@@ -9,7 +9,8 @@
 #   3. the levers (bench/feeding.py): nolearn's per-minibatch copies against the
 #      data stored once (gathered by positions, or sliced as the scripts do)
 #      on the GPU, the scripts' way without theano_today's multi_output_fusion,
-#      without scaled_dot and contiguous, and with allow_gc=False; the MLP on
+#      without the node cuts (scaled_dot, contiguous, reshape_minus_one,
+#      gpu_im2col), and with allow_gc=False; the MLP on
 #      the CPU with a multi-threaded OpenBLAS too (is the CPU row its best?);
 #   4. the CNN as stock Theano and nolearn run it (no speed-ups), on the GPU
 #      and on the CPU: the article's own comparison;
@@ -72,8 +73,8 @@ THEANO_FLAGS="$GPUFLAGS" "$PY" -m bench.feeding --nets cnn --loaders nolearn sha
 section "levers on the GPU: without multi_output_fusion (more, smaller kernels)"
 THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}multi_output_fusion" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} \
   | tee "$RUN/bench-gpu-unfused.txt"
-section "levers on the GPU: without scaled_dot and contiguous (GEMMs into fresh buffers, copy nodes)"
-THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}scaled_dot:gpu_contiguous" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} \
+section "levers on the GPU: without the node cuts (GEMMs into fresh buffers, copy nodes, shape vectors, im2col chains)"
+THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}scaled_dot:gpu_contiguous:reshape_minus_one:gpu_im2col" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} \
   | tee "$RUN/bench-gpu-gemm.txt"
 section "levers on the GPU: allow_gc=False"
 THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} | tee "$RUN/bench-gpu-nogc.txt"
@@ -83,9 +84,9 @@ OPENBLAS_NUM_THREADS=$(nproc) THEANO_FLAGS="$CPUFLAGS" "$PY" -m bench.feeding --
   | tee "$RUN/bench-cpu-openblas-all.txt"
 
 section "the CNN as stock Theano and nolearn run it (no speed-ups), 2 epochs: GPU, then CPU"
-THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}batched_conv:scaled_dot:gpu_contiguous:multi_output_fusion:fast_max_pool_grad" \
+THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}batched_conv:scaled_dot:gpu_contiguous:reshape_minus_one:multi_output_fusion:fast_max_pool_grad" \
   "$PY" -m bench.feeding --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$RUN/bench-gpu-stock-cnn.txt"
-THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad" \
+THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad:bias_grad_dot:bias_add" \
   "$PY" -m bench.feeding --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$RUN/bench-cpu-stock-cnn.txt"
 section "where a GPU step's time goes: Theano's profiler, 2 epochs of each net"
 # Theano's profiler refuses to time asynchronous GPU calls: make each call wait
