@@ -86,7 +86,7 @@ OPENBLAS_NUM_THREADS=$(nproc) THEANO_FLAGS="$CPUFLAGS" "$PY" -m bench.feeding --
 section "the CNN as stock Theano and nolearn run it (no speed-ups), 2 epochs: GPU, then CPU"
 THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}batched_conv:scaled_dot:gpu_contiguous:reshape_minus_one:multi_output_fusion:fast_max_pool_grad" \
   "$PY" -m bench.feeding --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$RUN/bench-gpu-stock-cnn.txt"
-THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad:bias_grad_dot:bias_add" \
+THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad:bias_grad_dot:bias_add:corrmm_copies" \
   "$PY" -m bench.feeding --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$RUN/bench-cpu-stock-cnn.txt"
 section "where a GPU step's time goes: Theano's profiler, 2 epochs of each net"
 # Theano's profiler refuses to time asynchronous GPU calls: make each call wait

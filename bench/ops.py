@@ -11,6 +11,8 @@ bias_grad  the conv layers' bias gradients, per-channel sums of the output
            gradient: bias_grad_dot against Theano's Sum (float64 sums).
 bias_add   the conv layers' bias added to their output, in place as in the
            training step: bias_add against Theano's broadcasting Elemwise.
+conv       the conv layers' convolution and both its gradients (CorrMM):
+           corrmm_copies against Theano's im2col and col2im loops.
 
 Each repetition times both versions in turn (the median of --calls calls
 each) and measures how many cores other processes took meanwhile (from
@@ -35,7 +37,7 @@ CONV_OUTPUTS = [(BATCH, 16, 30, 30), (BATCH, 32, 14, 14), (BATCH, 64, 6, 6)]
 
 
 def pool_grad_case(shape):
-    """(inputs, output, tag, data, bytes the fast op moves): MaxPoolGrad
+    """(inputs, output, tag, data, bytes the fast op moves or None): MaxPoolGrad
     alone, given x, its 2x2 maxima z and their gradient gz."""
     x, z, gz = [T.tensor4(name, dtype="float32") for name in ("x", "z", "gz")]
     grad = MaxPoolGrad(ndim=2, ignore_border=True)(x, z, gz, (2, 2), (2, 2), (0, 0))
@@ -70,7 +72,27 @@ def bias_add_case(shape):
     return [theano.In(x, mutable=True)], out, "bias_add", data, 2 * 4 * int(np.prod(shape))
 
 
-CASES = {"pool_grad": pool_grad_case, "bias_grad": bias_grad_case, "bias_add": bias_add_case}
+#: each conv output's layer: input channels, filter size (ConvolutionNN.py)
+CONV_LAYERS = {CONV_OUTPUTS[0]: (1, 3), CONV_OUTPUTS[1]: (16, 2), CONV_OUTPUTS[2]: (32, 2)}
+
+
+def conv_case(shape):
+    """A conv layer's output and the gradients of its input and filters."""
+    from theano.tensor.nnet import conv2d
+    n, f, oh, ow = shape
+    c, k = CONV_LAYERS[shape]
+    x, g = T.tensor4("x", dtype="float32"), T.tensor4("g", dtype="float32")
+    rng = np.random.RandomState(3)
+    w = theano.shared(rng.randn(f, c, k, k).astype("float32"))
+    out = conv2d(x, w, input_shape=(None, c, oh + k - 1, ow + k - 1), filter_shape=(f, c, k, k))
+    grads = T.grad((out * g).sum(), [x, w])
+    data = [rng.randn(n, c, oh + k - 1, ow + k - 1).astype("float32"),
+            rng.randn(*shape).astype("float32")]
+    return [x, g], [out] + grads, "corrmm_copies", data, None
+
+
+CASES = {"pool_grad": pool_grad_case, "bias_grad": bias_grad_case, "bias_add": bias_add_case,
+         "conv": conv_case}
 
 
 def per_call_ms(f, data, calls):
@@ -117,11 +139,11 @@ def main(argv=None):
                     others = (busy_seconds() - busy0 - (time.process_time() - own0)) / wall
                     contended += others > CONTENDED_CORES
             fast, slow = np.median(ms["with"]), np.median(ms["without"])
-            print("%-9s %-16s %s: %.3f ms, without: %.3f ms (x%.1f), %.1f GB/s with "
-                  "(a copy: %.1f GB/s); %d of %d repetitions contended" % (
-                      name, "x".join(map(str, shape)), tag, fast, slow, slow / fast,
-                      moved / fast / 1e6, copy_rate(data[0], args.calls), contended,
-                      args.reps))
+            rate = "" if moved is None else ", %.1f GB/s with (a copy: %.1f GB/s)" % (
+                moved / fast / 1e6, copy_rate(data[0], args.calls))
+            print("%-9s %-16s %s: %.3f ms, without: %.3f ms (x%.1f)%s; %d of %d repetitions "
+                  "contended" % (name, "x".join(map(str, shape)), tag, fast, slow, slow / fast,
+                                 rate, contended, args.reps))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""theano_today's speed-ups (pooling, bias_add, batched_conv, fusion): each
-gives the numbers of Theano's stock implementation."""
+"""theano_today's speed-ups (pooling, bias_add, corrmm, batched_conv, fusion):
+each gives the numbers of Theano's stock implementation."""
 import numpy as np
 import pytest
 
@@ -181,6 +181,35 @@ def test_pooling_a_long_signal(theano_parts, c_and_py, ws):
             np.testing.assert_array_equal(bits(got), bits(expected))
 
 
+@pytest.mark.parametrize("border_mode, subsample, dilation, sizes", [
+    ("valid", (1, 1), (1, 1), (3, 2, 7, 6, 4, 3, 2)),
+    ("full", (1, 1), (1, 1), (3, 2, 7, 6, 4, 3, 2)),
+    ("half", (1, 1), (1, 1), (3, 2, 7, 6, 4, 3, 3)),
+    ((1, 2), (1, 1), (1, 1), (2, 3, 5, 4, 2, 2, 3)),
+    ("valid", (1, 1), (1, 1), (2, 3, 5, 5, 2, 5, 5)),     # one patch per image
+    ((1, 2), (2, 2), (1, 1), (3, 2, 9, 8, 4, 3, 2)),      # strided: Theano's loops
+    ("valid", (1, 1), (2, 2), (3, 2, 9, 8, 4, 2, 2))])    # dilated: Theano's loops
+def test_corrmm_copies_are_exact(theano_parts, border_mode, subsample, dilation, sizes):
+    """A convolution and both its gradients, padded or not, with NaN and
+    -0.0 among the images: identical bit for bit with and without."""
+    theano, T, _ = theano_parts
+    from theano.tensor.nnet import conv2d
+    n, c, h, w, f, kh, kw = sizes
+    x, k, g = T.tensor4("x"), T.tensor4("k"), T.tensor4("g")
+    out = conv2d(x, k, border_mode=border_mode, subsample=subsample, filter_dilation=dilation)
+    outputs = [out] + T.grad((out * g).sum(), [x, k])
+    mode = theano.compile.get_default_mode()
+    fast = theano.function([x, k, g], outputs, mode=mode)
+    stock = theano.function([x, k, g], outputs, mode=mode.excluding("corrmm_copies"))
+    assert {"FastCorrMM", "FastCorrMM_gradWeights", "FastCorrMM_gradInputs"} <= set(op_names(fast))
+    assert not any(name.startswith("Fast") for name in op_names(stock))
+    rng = np.random.RandomState(12)
+    data = [corner_values((n, c, h, w), seed=13), rng.randn(f, c, kh, kw).astype("float32")]
+    data.append(rng.randn(*theano.function([x, k], out.shape)(*data)).astype("float32"))
+    for got, want in zip(fast(*data), stock(*data)):
+        np.testing.assert_array_equal(bits(got), bits(want))
+
+
 def bias_add_function(theano, T, mode, layout):
     """x + b.dimshuffle('x', 0, 'x', 'x') as a conv layer adds its bias, on
     x as given ("plain"), on a transposed view of it (not contiguous), or
@@ -233,9 +262,10 @@ def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
     inputs, outputs = cnn_training_step(T)
     mode = theano.compile.get_default_mode()
     fast = theano.function(inputs, outputs, mode=mode)
-    stock = theano.function(inputs, outputs,
-                            mode=mode.excluding("fast_max_pool", "fast_max_pool_grad", "bias_add"))
-    ours = {"FastMaxPool", "FastMaxPoolGrad", "BiasAdd"}
+    stock = theano.function(inputs, outputs, mode=mode.excluding(
+        "fast_max_pool", "fast_max_pool_grad", "bias_add", "corrmm_copies"))
+    ours = {"FastMaxPool", "FastMaxPoolGrad", "BiasAdd", "FastCorrMM", "FastCorrMM_gradWeights",
+            "FastCorrMM_gradInputs"}
     assert ours <= set(op_names(fast)) and not ours & set(op_names(stock))
     assert op_names(fast).count("BiasAdd") == 3  # one per conv layer
     rng = np.random.RandomState(3)

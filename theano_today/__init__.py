@@ -14,6 +14,7 @@ that optimizer_excluding turns off:
   pooling       faster max pooling and its gradient (CPU)
   bias_add      conv layers' bias added in one pass over memory (CPU)
   bias_grad     conv layers' bias gradients as matrix products (CPU)
+  corrmm        the CPU convolution's copies without a test per value (CPU)
   batched_conv  one matrix product per convolution layer (GPU)
   im2col        its columns in one kernel (GPU)
   scaled_dot    plain products instead of GEMMs into fresh buffers (GPU)
@@ -55,7 +56,8 @@ fixes.apply_to_theano()
 
 # Registered here, after Theano has started with the flags above: only then is
 # it known whether the GPU back end runs, which decides the GPU rewrites.
-from theano_today import batched_conv, bias_add, bias_grad, fusion, pooling  # noqa: E402  (imports theano)
+from theano_today import (  # noqa: E402  (imports theano)
+    batched_conv, bias_add, bias_grad, corrmm, fusion, pooling)
 
 runtime.watch_compile_disk()
 pooling.register()
@@ -70,5 +72,6 @@ if runtime.gpu_active():
 else:
     bias_add.register()
     bias_grad.register()
+    corrmm.register()
 fixes.apply_to_nolearn()
 runtime.plain_epoch_table()

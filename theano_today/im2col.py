@@ -176,8 +176,9 @@ def local_gpu_im2col(node):
     if None in (kernel, step, sizes, columns) or step != (1, 1) or len(sizes) != 5:
         return None
     kh, kw = kernel
-    _, c, oh, ow, kk = sizes
-    if kk != kh * kw or columns != (-1, c * kk) or c < 1:
+    n, c, oh, ow, kk = sizes
+    if (n != -1 or kk != kh * kw or columns != (-1, c * kk) or c < 1
+            or x.dtype not in ("float32", "float64")):
         return None
     # the sizes the reshapes were given: GpuIm2Col refuses other images
     return [GpuIm2Col(kh, kw, neibs.op.mode, (c, oh, ow))(x)]

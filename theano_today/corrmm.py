@@ -1,0 +1,159 @@
+"""CorrMM's im2col and col2im without a test per value (CPU): corrmm_copies.
+
+Theano's CPU convolution (CorrMM and its two gradients, Caffe's method)
+copies each image's patches into columns (im2col) and adds the input
+gradient's columns back into the image (col2im), in loops that test for
+every value whether it lies inside the image, which keeps the compiler
+from vectorizing them. For stride 1 and no dilation (the article's layers),
+the columns inside the image are one range per row, known before the row
+starts: these ops copy and add that range in a plain loop, fill the rest
+with zeros, and leave other strides to Theano's loops. Same values, and
+each image value's additions in the same order: results identical bit for
+bit.
+
+Turned off by THEANO_FLAGS=optimizer_excluding=corrmm_copies.
+"""
+from theano import gof
+from theano.compile import optdb
+from theano.tensor.nnet.corr import CorrMM, CorrMM_gradInputs, CorrMM_gradWeights
+
+# The two functions, written for stride 1 and no dilation; any other case
+# goes to Theano's own, renamed *_generic. T: the C float type.
+_FAST_COPIES = """
+// one row of columns: w in [lo, hi) lies inside the image
+static inline void inside_range(int w_offset, int pad_wl, int width, int width_col,
+                                int *lo, int *hi) {
+  *lo = pad_wl - w_offset;
+  if (*lo < 0) *lo = 0;
+  if (*lo > width_col) *lo = width_col;
+  *hi = width + pad_wl - w_offset;
+  if (*hi > width_col) *hi = width_col;
+  if (*hi < *lo) *hi = *lo;
+}
+
+void im2col(const T* data_im, const int channels,
+    const int height, const int width, const int kernel_h, const int kernel_w,
+    const int dilation_h, const int dilation_w,
+    const int pad_hl, const int pad_hr, const int pad_wl, const int pad_wr,
+    const int stride_h, const int stride_w, T* data_col) {
+  if (dilation_h != 1 || dilation_w != 1 || stride_h != 1 || stride_w != 1) {
+    im2col_generic(data_im, channels, height, width, kernel_h, kernel_w, dilation_h,
+                   dilation_w, pad_hl, pad_hr, pad_wl, pad_wr, stride_h, stride_w, data_col);
+    return;
+  }
+  int height_col = height + pad_hl + pad_hr - kernel_h + 1;
+  int width_col = width + pad_wl + pad_wr - kernel_w + 1;
+  int channels_col = channels * kernel_h * kernel_w;
+  for (int c = 0; c < channels_col; ++c) {
+    int w_offset = c %% kernel_w;
+    int h_offset = (c / kernel_w) %% kernel_h;
+    int c_im = c / kernel_h / kernel_w;
+    int lo, hi;
+    inside_range(w_offset, pad_wl, width, width_col, &lo, &hi);
+    for (int h = 0; h < height_col; ++h) {
+      int h_pad = h - pad_hl + h_offset;
+      T* col = data_col + (npy_intp)(c * height_col + h) * width_col;
+      if (h_pad < 0 || h_pad >= height) {
+        for (int w = 0; w < width_col; ++w) col[w] = 0.;
+        continue;
+      }
+      const T* im = data_im + (npy_intp)(c_im * height + h_pad) * width;
+      int shift = w_offset - pad_wl;  // image column of column w: w + shift
+      for (int w = 0; w < lo; ++w) col[w] = 0.;
+      for (int w = lo; w < hi; ++w) col[w] = im[w + shift];
+      for (int w = hi; w < width_col; ++w) col[w] = 0.;
+    }
+  }
+}
+
+// as Theano's: accumulates into data_im, which the caller zeroed
+void col2im(const T* data_col, const int channels,
+    const int height, const int width, const int patch_h, const int patch_w,
+    const int dilation_h, const int dilation_w,
+    const int pad_hl, const int pad_hr, const int pad_wl, const int pad_wr,
+    const int stride_h, const int stride_w, T* data_im) {
+  if (dilation_h != 1 || dilation_w != 1 || stride_h != 1 || stride_w != 1) {
+    col2im_generic(data_col, channels, height, width, patch_h, patch_w, dilation_h,
+                   dilation_w, pad_hl, pad_hr, pad_wl, pad_wr, stride_h, stride_w, data_im);
+    return;
+  }
+  int height_col = height + pad_hl + pad_hr - patch_h + 1;
+  int width_col = width + pad_wl + pad_wr - patch_w + 1;
+  int channels_col = channels * patch_h * patch_w;
+  // the same loops, in the same order, as Theano's: each image value
+  // receives its additions in the same sequence
+  for (int c = 0; c < channels_col; ++c) {
+    int w_offset = c %% patch_w;
+    int h_offset = (c / patch_w) %% patch_h;
+    int c_im = c / patch_h / patch_w;
+    int lo, hi;
+    inside_range(w_offset, pad_wl, width, width_col, &lo, &hi);
+    for (int h = 0; h < height_col; ++h) {
+      int h_pad = h - pad_hl + h_offset;
+      if (h_pad < 0 || h_pad >= height)
+        continue;
+      const T* col = data_col + (npy_intp)(c * height_col + h) * width_col;
+      T* im = data_im + (npy_intp)(c_im * height + h_pad) * width;
+      int shift = w_offset - pad_wl;
+      for (int w = lo; w < hi; ++w) im[w + shift] += col[w];
+    }
+  }
+}
+
+"""
+
+
+class _FastCopies(object):
+    """CorrMM's C code with im2col and col2im replaced (a mix-in)."""
+
+    def c_support_code_apply(self, node, nodename):
+        code = super(_FastCopies, self).c_support_code_apply(node, nodename)
+        start, end = code.find("void im2col("), code.find("// Theano op code")
+        if start < 0 or end < start or "void col2im(" not in code[start:end]:
+            raise NotImplementedError("corrmm_copies: Theano's corr_gemm.c is not the one "
+                                      "of Theano 1.0.5")
+        float_type = "npy_float" if node.inputs[0].dtype == "float32" else "npy_double"
+        theirs = code[start:end].replace("void im2col(", "static void im2col_generic(").replace(
+            "void col2im(", "static void col2im_generic(")
+        ours = (_FAST_COPIES % {}).replace("T*", float_type + "*")
+        return code[:start] + theirs + ours + code[end:]
+
+    def c_code_cache_version(self):
+        return super(_FastCopies, self).c_code_cache_version() + ("corrmm_copies", 1)
+
+
+class FastCorrMM(_FastCopies, CorrMM):
+    pass
+
+
+class FastCorrMM_gradWeights(_FastCopies, CorrMM_gradWeights):
+    pass
+
+
+class FastCorrMM_gradInputs(_FastCopies, CorrMM_gradInputs):
+    pass
+
+
+FAST = {CorrMM: FastCorrMM, CorrMM_gradWeights: FastCorrMM_gradWeights,
+        CorrMM_gradInputs: FastCorrMM_gradInputs}
+
+
+@gof.local_optimizer(list(FAST))
+def local_corrmm_copies(node):
+    """CorrMM, CorrMM_gradWeights, CorrMM_gradInputs -> the same op with
+    the faster copies (same properties, same inputs)."""
+    fast = FAST.get(type(node.op))
+    if fast is None:
+        return None
+    op = node.op
+    new = fast(openmp=op.openmp, **{name: getattr(op, name) for name in op.__props__})
+    return gof.Apply(new, list(node.inputs), [out.type() for out in node.outputs]).outputs
+
+
+def register():
+    """Add the rewrite to Theano's optimizer (once): after the choice of
+    convolution implementation (specialize_device, 48.6)."""
+    if "local_corrmm_copies" not in optdb.__db__:
+        optdb.register("local_corrmm_copies",
+                       gof.opt.in2out(local_corrmm_copies, name="local_corrmm_copies"),
+                       48.75, "fast_run", "corrmm_copies")
