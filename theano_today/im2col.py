@@ -11,14 +11,15 @@ the columns are the same, bit for bit.
 This pass replaces that chain of four nodes, once Theano has moved it to
 the GPU. GPU only; turned off by THEANO_FLAGS=optimizer_excluding=gpu_im2col.
 """
-import numpy as np
-from theano import Apply, Op, gof, tensor
+from theano import Apply, Op, gof
 from theano.compile import optdb
 from theano.gpuarray.basic_ops import (GpuKernelBase, GpuReshape, Kernel,
                                        as_gpuarray_variable, infer_context_name)
 from theano.gpuarray.elemwise import GpuDimShuffle
 from theano.gpuarray.neighbours import GpuImages2Neibs
 from theano.gpuarray.type import GpuArrayType, gpu_context_type
+
+from theano_today.pooling import constant_tuple
 
 try:
     from pygpu import gpuarray
@@ -150,13 +151,6 @@ KERNEL void im2col(const ga_size total, const ga_size C, const ga_size H, const 
         """ % locals()
 
 
-def _constants(variable):
-    """The values of a constant int vector as a tuple, else None."""
-    if not isinstance(variable, tensor.TensorConstant):
-        return None
-    return tuple(int(v) for v in np.ravel(variable.data))
-
-
 @gof.local_optimizer([GpuReshape])
 def local_gpu_im2col(node):
     """GpuReshape(GpuDimShuffle{0,2,3,1,4}(GpuReshape(GpuImages2Neibs(x))))
@@ -171,8 +165,8 @@ def local_gpu_im2col(node):
     if tuple(turn.op.new_order) != (0, 2, 3, 1, 4) or neibs.op.mode not in ("valid", "full"):
         return None
     x, neib_shape, neib_step = neibs.inputs
-    kernel, step = _constants(neib_shape), _constants(neib_step)
-    sizes, columns = _constants(split.inputs[1]), _constants(final.inputs[1])
+    kernel, step = constant_tuple(neib_shape), constant_tuple(neib_step)
+    sizes, columns = constant_tuple(split.inputs[1]), constant_tuple(final.inputs[1])
     if None in (kernel, step, sizes, columns) or step != (1, 1) or len(sizes) != 5:
         return None
     kh, kw = kernel

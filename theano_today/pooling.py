@@ -283,8 +283,9 @@ class FastMaxPoolGrad(OpenMPOp):
         """ % locals()
 
 
-def _constant_tuple(var):
-    """The value of a constant int vector as a tuple, else None."""
+def constant_tuple(var):
+    """The value of a constant int vector as a tuple, else None (im2col's
+    rewrite reads its sizes with it too)."""
     if isinstance(var, tensor.TensorConstant):
         return tuple(int(v) for v in np.ravel(var.data))
     return None
@@ -299,7 +300,7 @@ def local_fast_max_pool_grad(node):
     x, z, gz, ws, stride, pad = node.inputs
     if x.ndim != 4:
         return None
-    ws, stride, pad = _constant_tuple(ws), _constant_tuple(stride), _constant_tuple(pad)
+    ws, stride, pad = constant_tuple(ws), constant_tuple(stride), constant_tuple(pad)
     if ws is None or ws != stride or pad != (0, 0):
         return None
     return [FastMaxPoolGrad(ws)(x, z, gz)]
@@ -313,7 +314,7 @@ def local_fast_max_pool(node):
             or not op.ignore_border or node.inputs[0].ndim != 4):
         return None
     x, ws, stride, pad = node.inputs
-    ws, stride, pad = _constant_tuple(ws), _constant_tuple(stride), _constant_tuple(pad)
+    ws, stride, pad = constant_tuple(ws), constant_tuple(stride), constant_tuple(pad)
     if ws is None or ws != stride or pad != (0, 0):
         return None
     return [FastMaxPool(ws)(x)]
