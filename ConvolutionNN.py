@@ -15,7 +15,7 @@ from lasagne.nonlinearities import softmax
 from lasagne.updates import nesterov_momentum
 
 import cifar_loader
-from theano_today import cli, runtime
+from theano_today import cli, device
 from theano_today.divergence import StopOnDivergence
 from theano_today.shared_data import SharedDataNeuralNet
 
@@ -74,7 +74,7 @@ def build_cnn(epochs=EPOCHS, learning_rate=LEARNING_RATE, verbose=1,
 
 def main(argv=None):
     args = cli.training_parser(__doc__, EPOCHS, LEARNING_RATE).parse_args(argv)
-    print(runtime.describe())
+    print(device.describe())
     cli.seed_everything(args.seed)
 
     # Load CIFAR-10 with the CS231n loader (cifar_loader.load_CIFAR10):

@@ -43,6 +43,6 @@ else:
     print('Used the gpu')
 
 # Not in Theano's program: why the CPU, where a GPU was asked for.
-note = theano_today.runtime.gpu_note()
+note = theano_today.device.gpu_note()
 if note:
     print(note)

@@ -44,7 +44,7 @@ import theano
 import cifar_loader
 import ConvolutionNN
 import mlp
-from theano_today import cli, divergence, params, runtime
+from theano_today import cli, device, divergence, params
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The runs: the script that defines each net and its settings, and the
@@ -118,7 +118,7 @@ def device_info():
     GPU row with its CPU row)."""
     cpu = cpu_description()
     host = "%s (%s)" % (socket.gethostname(), cpu)
-    if runtime.gpu_active():
+    if device.gpu_active():
         from theano import gpuarray
         return "gpu" + python_tag(), "GPU: %s" % gpuarray.type.get_context(None).devname, host
     return "cpu%d%s" % (os.cpu_count() or 1, python_tag()), cpu, host
@@ -559,7 +559,7 @@ def run(args):
         print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
         return results
 
-    print(runtime.describe())
+    print(device.describe())
     tag, machine, host = device_info()
     limit = QUICK_IMAGES if args.quick else None
     images = cli.load_cifar10(args.data_dir, limit)

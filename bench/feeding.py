@@ -31,7 +31,7 @@ import numpy as np
 
 import ConvolutionNN
 import mlp
-from theano_today import cli, runtime
+from theano_today import cli, device
 from theano_today.shared_data import SharedDataNeuralNet
 
 #: Each net: the script that defines it (its build function and preprocessing).
@@ -72,7 +72,7 @@ def seconds_per_epoch(name, loader, X, y, epochs):
 
 def main(argv=None):
     args = parse_args(argv)
-    print(runtime.describe())
+    print(device.describe())
     medians = {}
     for name in args.nets:
         X, y, _, _ = cli.load_cifar10(args.data_dir, args.limit)

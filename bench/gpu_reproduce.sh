@@ -11,7 +11,7 @@
 #      on the GPU, the scripts' way without theano_today's multi_output_fusion,
 #      without the node cuts (scaled_dot, contiguous, reshape_minus_one,
 #      gpu_im2col), and with allow_gc=False; the MLP on
-#      the CPU with a multi-threaded OpenBLAS too (is the CPU row its best?);
+#      the CPU with a one-thread OpenBLAS too (is the default its best?);
 #   4. the CNN as stock Theano and nolearn run it (no speed-ups), on the GPU
 #      and on the CPU: the article's own comparison;
 #   5. Theano's profile of both nets' GPU steps (profile-gpu.txt).
@@ -78,9 +78,9 @@ THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}scaled_dot:gpu_contiguous:resh
   | tee "$RUN/bench-gpu-gemm.txt"
 section "levers on the GPU: allow_gc=False"
 THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} | tee "$RUN/bench-gpu-nogc.txt"
-section "the MLP on the CPU, OpenBLAS with one thread (the .theanorc) and with all"
-THEANO_FLAGS="$CPUFLAGS" "$PY" -m bench.feeding --nets mlp --loaders shared ${BENCH_ARGS:-} | tee "$RUN/bench-cpu.txt"
-OPENBLAS_NUM_THREADS=$(nproc) THEANO_FLAGS="$CPUFLAGS" "$PY" -m bench.feeding --nets mlp --loaders shared ${BENCH_ARGS:-} \
+section "the MLP on the CPU, OpenBLAS with one thread and with all (theano_today's default)"
+OPENBLAS_NUM_THREADS=1 THEANO_FLAGS="$CPUFLAGS" "$PY" -m bench.feeding --nets mlp --loaders shared ${BENCH_ARGS:-} | tee "$RUN/bench-cpu.txt"
+THEANO_FLAGS="$CPUFLAGS" "$PY" -m bench.feeding --nets mlp --loaders shared ${BENCH_ARGS:-} \
   | tee "$RUN/bench-cpu-openblas-all.txt"
 
 section "the CNN as stock Theano and nolearn run it (no speed-ups), 2 epochs: GPU, then CPU"

@@ -29,9 +29,12 @@ THREADS = argparse.ArgumentParser(add_help=False)
 THREADS.add_argument("--threads", type=int, default=os.cpu_count(),
                      help="threads for both libraries, by default one per CPU of this machine")
 if __name__ == "__main__":
-    # Theano's loops use OpenMP (openmp = True in .theanorc); theano_today
-    # then gives OpenBLAS one thread inside them.
-    os.environ["OMP_NUM_THREADS"] = str(THREADS.parse_known_args()[0].threads)
+    # Theano's loops use OpenMP (openmp = True in .theanorc); its BLAS runs
+    # all cores unless told otherwise (theano_today.blas.choose_threads).
+    _threads = THREADS.parse_known_args()[0].threads
+    os.environ["OMP_NUM_THREADS"] = str(_threads)
+    if _threads != os.cpu_count():
+        os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_threads))
 
 import theano_today  # noqa: E402,F401  (first: makes the 2015 stack run on today's Python)
 
@@ -43,7 +46,7 @@ from nolearn.lasagne import BatchIterator  # noqa: E402
 import cifar_loader  # noqa: E402
 import ConvolutionNN  # noqa: E402
 import mlp  # noqa: E402
-from theano_today import cli, runtime  # noqa: E402
+from theano_today import blas, cli, device  # noqa: E402
 
 BATCH = 128
 #: Each net: the script that defines it (its build function, preprocessing, settings).
@@ -131,28 +134,30 @@ def cnn_flops_per_sample():
     return 3 * (sum(conv_fwd) + sum(dense_fwd)) - conv_fwd[0]
 
 
-def sgemm_gflops(threads, n=2048, tries=5):
-    """The machine's measured FP32 rate: the best of a few n x n float32
-    matrix products by numpy's BLAS on that many threads (a nominal clock
-    times FLOPs per cycle overstates what code reaches)."""
-    from threadpoolctl import threadpool_limits
-    a = np.random.RandomState(0).rand(n, n).astype(np.float32)
+def sgemm_gflops(n=2048, tries=5):
+    """The FP32 rate Theano's own BLAS reaches: the best of a few n x n
+    float32 matrix products compiled by Theano (a Dot22 calling the BLAS
+    that blas.ldflags links, on the threads it has for a lone product); a
+    nominal clock times FLOPs per cycle overstates what code reaches."""
+    import theano
+    import theano.tensor as T
+    rng = np.random.RandomState(0)
+    a, b = (theano.shared(rng.rand(n, n).astype(np.float32)) for _ in range(2))
+    product = theano.function([], T.dot(a, b))
+    product()  # warm-up: threads start, pages map
     best = float("inf")
-    with threadpool_limits(limits=threads, user_api="blas"):
-        a @ a  # warm-up: threads start, pages map
-        for _ in range(tries):
-            t0 = time.perf_counter()
-            a @ a
-            best = min(best, time.perf_counter() - t0)
+    for _ in range(tries):
+        t0 = time.perf_counter()
+        product()
+        best = min(best, time.perf_counter() - t0)
     return 2.0 * n ** 3 / best / 1e9
 
 
 def blas_description():
     """Every BLAS loaded in this process and the code path each takes
-    (OpenBLAS's core type, which OPENBLAS_CORETYPE can force, as this
-    project's machine does): numpy's (the SGEMM above), the system OpenBLAS
-    Theano's compiled code links (-lopenblas, once a function ran), scipy's,
-    PyTorch's, each named by its file and folder."""
+    (OpenBLAS's core type, which OPENBLAS_CORETYPE can force, as some
+    machines do): numpy's, scipy's, the one Theano's compiled code links
+    (once a function ran), PyTorch's, each named by its file and folder."""
     from threadpoolctl import threadpool_info
     # the file with its folder: numpy.libs/..., scipy.libs/..., the system's
     blas = ["%s (%s %s, core type %s)" % (
@@ -222,7 +227,7 @@ def main(argv=None):
     import torch
     torch.set_num_threads(args.threads)
     cli.seed_everything()
-    print(runtime.describe())
+    print(device.describe())
     print("PyTorch %s, %d threads for both, batch %d, %d batches x %d repetitions "
           "(passes over them per repetition: %s)" % (
               torch.__version__, args.threads, BATCH, args.batches, args.reps,
@@ -255,11 +260,15 @@ def main(argv=None):
             if contended["theano"] else ""))
         if name == "cnn":
             flops = cnn_flops_per_sample()
-            print("cnn: %.1f MFLOP per training image; achieved theano %.1f GFLOP/s, "
-                  "pytorch %.1f GFLOP/s; a large SGEMM on %d threads reaches %.0f GFLOP/s" % (
-                      flops / 1e6, med["theano"] * flops / 1e9, med["pytorch"] * flops / 1e9,
-                      args.threads, sgemm_gflops(args.threads)))
-    print(blas_description())  # now that Theano's compiled code has loaded its BLAS
+            peak = sgemm_gflops()
+            print("cnn: %.1f MFLOP per training image; achieved theano %.1f GFLOP/s "
+                  "(%.0f%% of its BLAS's SGEMM), pytorch %.1f GFLOP/s" % (
+                      flops / 1e6, med["theano"] * flops / 1e9,
+                      100 * med["theano"] * flops / 1e9 / peak, med["pytorch"] * flops / 1e9))
+    print("Theano's BLAS: %s; a 2048x2048 SGEMM through it: %.0f GFLOP/s (OPENBLAS_NUM_THREADS=%s, "
+          "OPENBLAS_CORETYPE=%s)" % (blas.name(), sgemm_gflops(), os.environ.get(
+              "OPENBLAS_NUM_THREADS", "unset: all cores"), os.environ.get("OPENBLAS_CORETYPE", "unset")))
+    print(blas_description())
     print("ratio theano/pytorch: " + " ".join(
         "%s=%.2f" % (name, ratios[name]) for name in args.nets) + " (%s)" % "; ".join(
         "%s: %s" % (name, notes[name]) for name in args.nets))

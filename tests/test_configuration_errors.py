@@ -179,24 +179,24 @@ def test_a_full_disk_elsewhere_is_not_called_the_compile_directory(stack):
     try:
         raise OSError(errno.ENOSPC, "No space left on device", "/data/params.pkl")
     except OSError as error:
-        assert stack.runtime.compile_problem(error) is None
+        assert stack.compiling.compile_problem(error) is None
 
 
 # --- in-process: the messages, and errors that are not the configuration's -------------
 
 def test_check_settings_names_the_broken_file(stack, tmp_path, monkeypatch):
-    runtime = stack.runtime
+    settings = stack.settings
     monkeypatch.setenv("THEANO_FLAGS", "")
     monkeypatch.setenv("THEANORC", write_rc(tmp_path, "[global]\nfloatX float32\n"))
-    with pytest.raises(runtime.ConfigurationError, match=r"line 2, .*'floatX float32'.*Fix"):
-        runtime.check_settings()
+    with pytest.raises(settings.ConfigurationError, match=r"line 2, .*'floatX float32'.*Fix"):
+        settings.check_settings()
     monkeypatch.setenv("THEANORC", str(REPO / ".theanorc"))
-    runtime.check_settings()  # the repository's file: fine
+    settings.check_settings()  # the repository's file: fine
 
 
 def test_refused_value_is_explained_with_its_source(stack, tmp_path, monkeypatch):
     from theano.configparser import EnumStr
-    runtime = stack.runtime
+    settings = stack.settings
     monkeypatch.setenv("THEANO_FLAGS", "")
     rc = write_rc(tmp_path, "[global]\nfloatX = float33\n")
     monkeypatch.setenv("THEANORC", rc)
@@ -204,15 +204,15 @@ def test_refused_value_is_explained_with_its_source(stack, tmp_path, monkeypatch
     param.fullname, param.is_default = "floatX", False  # as Theano sets them
     with pytest.raises(ValueError) as refused:
         param.__set__(object(), "float33")
-    message = runtime.configuration_problem(refused.value)
+    message = settings.configuration_problem(refused.value)
     assert message.startswith("theano_today: %s sets floatX = float33" % rc), message
     assert "Fix: correct or delete that line in %s" % rc in message
     param.is_default = True  # Theano's own default failing is not the user's problem
-    assert runtime.configuration_problem(refused.value) is None
+    assert settings.configuration_problem(refused.value) is None
 
 
 def test_unrelated_errors_are_not_explained(stack):
     try:
         raise ValueError("not about the configuration")
     except ValueError as error:
-        assert stack.runtime.configuration_problem(error) is None
+        assert stack.settings.configuration_problem(error) is None

@@ -65,22 +65,22 @@ def test_fix_numpy2_names_behave_as_numpy_1s(stack):
 
 
 def test_fix_numpy2_header_comes_after_the_users_flags(stack, theanorc, monkeypatch):
-    runtime = stack.runtime
+    compiling, flags = stack.compiling, stack.settings.theano_flags
     theanorc("[gcc]\ncxxflags = -O2\n")
     monkeypatch.setattr(stack.fixes, "numpy_2", lambda: True)
-    value = runtime.choose_numpy2_cxxflags()
-    assert value == "-O2 -include " + runtime.NUMPY2_HEADER
-    assert runtime._theano_flags() == {"gcc.cxxflags": value}
-    assert runtime.choose_numpy2_cxxflags() == value  # added once
-    assert runtime._theano_flags() == {"gcc.cxxflags": value}
+    value = compiling.choose_numpy2_cxxflags()
+    assert value == "-O2 -include " + compiling.NUMPY2_HEADER
+    assert flags() == {"gcc.cxxflags": value}
+    assert compiling.choose_numpy2_cxxflags() == value  # added once
+    assert flags() == {"gcc.cxxflags": value}
     monkeypatch.setattr(stack.fixes, "numpy_2", lambda: False)
     monkeypatch.setenv("THEANO_FLAGS", "")
-    assert runtime.choose_numpy2_cxxflags() is None and runtime._theano_flags() == {}
+    assert compiling.choose_numpy2_cxxflags() is None and flags() == {}
 
 
 def test_numpy2_header_is_macros_only(stack):
     # it also goes into Theano's compiler probes, which are not Python extensions
-    with open(stack.runtime.NUMPY2_HEADER) as f:
+    with open(stack.compiling.NUMPY2_HEADER) as f:
         lines = [line.split()[0] for line in f if line.startswith("#")]
     assert set(lines) == {"#ifndef", "#define", "#endif"}, lines
 
@@ -113,7 +113,7 @@ def test_break_numpy_2_lacks_names_theanos_c_code_uses(tmp_path):
 @slow
 @only_numpy_2
 def test_fix_numpy2_header_gives_them_back(stack, tmp_path):
-    assert_works(compile_numpy_c_use(tmp_path, "-include", stack.runtime.NUMPY2_HEADER))
+    assert_works(compile_numpy_c_use(tmp_path, "-include", stack.compiling.NUMPY2_HEADER))
 
 
 @slow
@@ -418,7 +418,7 @@ def test_fix_pkg_resources_stand_in(module, output):
     assert_works(run_program("pkg_resources_gone.py", module, "--fixed"), output)
 
 
-# --- blas.ldflags (runtime.choose_blas_flags) ------------------------------------------
+# --- blas.ldflags (blas.choose_blas_flags) ---------------------------------------------
 
 @slow
 def test_break_theano_without_blas_ldflags_crashes(tmp_path):
@@ -430,12 +430,12 @@ def test_break_theano_without_blas_ldflags_crashes(tmp_path):
 
 
 @slow
-def test_fix_blas_ldflags_is_chosen(tmp_path):
+def test_fix_blas_ldflags_links_the_pip_openblas(tmp_path):
     empty = tmp_path / "theanorc"
     empty.write_text("")
     result = run_program("blas_unset.py", "--fixed", env={"THEANORC": str(empty)})
     assert_works(result)
-    assert result.stdout.strip() in ("''", "'-lopenblas'"), result.stdout
+    assert "scipy_openblas32" in result.stdout and "-lscipy_openblas" in result.stdout, result.stdout
 
 
 @slow
@@ -447,15 +447,36 @@ def test_break_asking_for_a_blas_the_system_lacks_breaks_compilation():
 
 
 @slow
-def test_fix_blas_fallback_compiles_and_computes():
-    # '' is what theano_today chooses when OpenBLAS is missing.
-    assert_works(run_program("dot.py", env={"THEANO_FLAGS": "blas.ldflags="}), "27.0")
+@pytest.mark.parametrize("ldflags", ["", None])  # Theano's fallback; the pip OpenBLAS
+def test_fix_blas_compiles_and_computes(ldflags):
+    flags = {"THEANO_FLAGS": "blas.ldflags=%s" % ldflags} if ldflags is not None else {}
+    assert_works(run_program("dot.py", env=flags), "27.0")
+
+
+@slow
+def test_break_fallback_blas_in_openmp_threads_aborts():
+    # Theano's fallback BLAS calls numpy without the GIL from the OpenMP
+    # threads of its convolution: stock Theano's openmp, turned back on.
+    result = run_program("fallback_blas_conv.py", "--break",
+                         env={"THEANO_FLAGS": "blas.ldflags=,openmp=True"})
+    assert result.returncode < 0 or result.returncode > 128, result.stdout  # a signal
+    assert "loss" not in result.stdout, result.stdout
+
+
+@slow
+def test_fix_fallback_blas_turns_openmp_off_and_trains():
+    result = run_program("fallback_blas_conv.py", env={"THEANO_FLAGS": "blas.ldflags=,openmp=True"})
+    assert_works(result)
+    assert result.stdout.splitlines()[0] == "openmp False ldflags ''", result.stdout
+    assert result.stdout.splitlines()[1].startswith("loss "), result.stdout
+    notices = [line for line in result.stderr.splitlines() if line.startswith("Theano: openmp")]
+    assert len(notices) == 1 and "fix:" in notices[0], result.stderr
 
 
 @pytest.fixture
 def theanorc(tmp_path, monkeypatch):
     """Write a THEANORC for this test, with THEANO_FLAGS empty (monkeypatch
-    puts both back, whatever runtime writes into THEANO_FLAGS)."""
+    puts both back, whatever theano_today writes into THEANO_FLAGS)."""
     def write(text):
         path = tmp_path / "theanorc"
         path.write_text(text)
@@ -465,48 +486,112 @@ def theanorc(tmp_path, monkeypatch):
     return write
 
 
-def test_fix_openblas_asked_but_missing_falls_back_to_builtin_blas(
-        stack, theanorc, monkeypatch, caplog):
-    runtime = stack.runtime
-    monkeypatch.setattr(runtime.log, "propagate", True)  # to caplog
-    theanorc("[blas]\nldflags = -lopenblas\n")
-    monkeypatch.setattr(runtime, "openblas_linkable", lambda: False)
-    assert runtime.choose_blas_flags() == ""
-    assert runtime._theano_flags() == {"blas.ldflags": ""}
-    assert "OpenBLAS is not installed" in caplog.text
+@pytest.fixture
+def machine(stack, monkeypatch):
+    """Which OpenBLAS this test's machine has: machine(pip=..., system=...)."""
+    def have(pip, system):
+        monkeypatch.setattr(stack.blas, "pip_openblas", lambda: pip)
+        monkeypatch.setattr(stack.blas, "system_openblas", lambda: system)
+    monkeypatch.setattr(stack.settings.log, "propagate", True)  # to caplog
+    return have
 
 
-def test_fix_openblas_used_when_linkable(stack, theanorc, monkeypatch):
-    runtime = stack.runtime
+PIP_LIB = "/venv/site-packages/scipy_openblas32/lib/libscipy_openblas.so"
+PIP_FLAGS = "-L/venv/site-packages/scipy_openblas32/lib -lscipy_openblas"
+
+
+def test_fix_pip_openblas_is_linked_with_its_names(stack, theanorc, machine, caplog):
     theanorc("[global]\nfloatX = float32\n")
-    monkeypatch.setattr(runtime, "openblas_linkable", lambda: True)
-    assert runtime.choose_blas_flags() == "-lopenblas"
-    assert runtime._theano_flags() == {"blas.ldflags": "-lopenblas"}
+    machine(pip=PIP_LIB, system="/usr/lib/libopenblas.so")
+    assert stack.blas.choose_blas_flags() == PIP_FLAGS
+    flags = stack.settings.theano_flags()
+    assert flags["blas.ldflags"] == PIP_FLAGS
+    assert flags["gcc.cxxflags"].split()[-2:] == ["-include", stack.blas.HEADER]
+    assert caplog.text == ""
 
 
-def test_fix_other_blas_choices_are_respected(stack, theanorc, monkeypatch):
-    runtime = stack.runtime
-    theanorc("[blas]\nldflags = -lmkl_rt\n")
-    monkeypatch.setattr(runtime, "openblas_linkable", lambda: False)
-    assert runtime.choose_blas_flags() == "-lmkl_rt"
-    assert runtime._theano_flags() == {}
+def test_fix_openblas_asked_but_missing_links_the_pip_one(stack, theanorc, machine, caplog):
+    theanorc("[blas]\nldflags = -lopenblas\n")
+    machine(pip=PIP_LIB, system=None)
+    assert stack.blas.choose_blas_flags() == PIP_FLAGS
+    assert "system has no OpenBLAS; using the OpenBLAS pip installed" in caplog.text
 
 
-# --- threads: one OpenBLAS thread under Theano's OpenMP (runtime.choose_threads) -------
+def test_system_openblas_named_and_installed_is_kept(stack, theanorc, machine):
+    theanorc("[blas]\nldflags = -lopenblas\n")
+    machine(pip=PIP_LIB, system="/usr/lib/libopenblas.so")
+    assert stack.blas.choose_blas_flags() == "-lopenblas"
+    assert stack.settings.theano_flags() == {}
 
-def test_openmp_gives_openblas_one_thread(stack, theanorc, monkeypatch):
+
+def test_without_the_pip_openblas_the_system_one_then_the_fallback(stack, theanorc, machine, caplog):
+    theanorc("[global]\nfloatX = float32\n")
+    machine(pip=None, system="/usr/lib/libopenblas.so")
+    assert stack.blas.choose_blas_flags() == "-lopenblas"
+    assert caplog.text == ""
+    machine(pip=None, system=None)
+    assert stack.blas.choose_blas_flags() == ""
+    assert stack.settings.theano_flags()["blas.ldflags"] == ""
+    assert "scipy-openblas32 is not installed" in caplog.text and "fix:" in caplog.text
+
+
+def test_pip_openblas_in_a_path_with_a_space_is_not_linked(stack, theanorc, machine, caplog):
+    theanorc("[global]\nfloatX = float32\n")
+    machine(pip="/home/me/my venv/scipy_openblas32/lib/libscipy_openblas.so", system=None)
+    assert stack.blas.choose_blas_flags() == ""
+    assert "has a space" in caplog.text
+
+
+def test_fix_other_blas_choices_are_respected(stack, theanorc, machine):
+    for ldflags in ("-lmkl_rt", ""):
+        theanorc("[blas]\nldflags = %s\n" % ldflags)
+        machine(pip=PIP_LIB, system=None)
+        assert stack.blas.choose_blas_flags() == ldflags
+        assert stack.settings.theano_flags() == {}
+
+
+def test_fallback_blas_turns_openmp_off_only_under_openmp(stack, theanorc, machine, caplog):
     theanorc("[global]\nopenmp = True\n")
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    assert stack.runtime.choose_threads() == "1"
-
-
-def test_threads_left_alone_without_openmp_or_when_chosen(stack, theanorc, monkeypatch):
+    assert stack.blas.keep_openmp_safe(PIP_FLAGS) is False
+    assert stack.blas.keep_openmp_safe("") is True
+    assert stack.settings.theano_flags() == {"openmp": "False"}
+    assert "openmp turned off" in caplog.text
     theanorc("[global]\nopenmp = False\n")
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    assert stack.runtime.choose_threads() is None
+    assert stack.blas.keep_openmp_safe("") is False
+
+
+# --- threads: one BLAS thread inside Theano's OpenMP loops (blas.choose_threads) ---------
+
+@pytest.fixture
+def no_thread_settings(monkeypatch):
+    for name in ("OPENBLAS_NUM_THREADS", "OPENBLAS_THREAD_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_openmp_keeps_all_threads_for_an_openblas_theano_sets(stack, theanorc, no_thread_settings):
+    theanorc("[global]\nopenmp = True\n")
+    for ldflags in (PIP_FLAGS, "-lopenblas", "-lmkl_rt"):
+        assert stack.blas.choose_threads(ldflags) is None  # all cores for a lone product
+        assert os.environ.get("OPENBLAS_THREAD_TIMEOUT") == "4"  # idle threads sleep
+
+
+def test_openmp_gives_a_blas_theano_cannot_set_one_thread(stack, theanorc, no_thread_settings):
+    theanorc("[global]\nopenmp = True\n")
+    assert stack.blas.choose_threads("-lblas") == "1"
+    assert "OPENBLAS_THREAD_TIMEOUT" not in os.environ
+
+
+def test_threads_left_alone_without_openmp_or_when_chosen(stack, theanorc, no_thread_settings,
+                                                          monkeypatch):
+    theanorc("[global]\nopenmp = False\n")
+    assert stack.blas.choose_threads("-lblas") is None
+    assert "OPENBLAS_THREAD_TIMEOUT" not in os.environ
     theanorc("[global]\nopenmp = True\n")
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "4")  # the user's choice wins
-    assert stack.runtime.choose_threads() == "4"
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "20")
+    assert stack.blas.choose_threads("-lblas") == "4"
+    assert stack.blas.choose_threads(PIP_FLAGS) == "4"
+    assert os.environ["OPENBLAS_THREAD_TIMEOUT"] == "20"
 
 
 no_pygpu = pytest.mark.skipif(importlib.util.find_spec("pygpu") is not None,
@@ -516,12 +601,13 @@ no_pygpu = pytest.mark.skipif(importlib.util.find_spec("pygpu") is not None,
 @slow
 @no_pygpu
 def test_scripts_run_with_the_repository_settings():
-    result = run_program("settings.py", env={"OPENBLAS_NUM_THREADS": None})
+    result = run_program("settings.py", env={"OPENBLAS_NUM_THREADS": None,
+                                             "OPENBLAS_THREAD_TIMEOUT": None})
     assert_works(result)
-    assert result.stdout.splitlines()[0] == "cpu True 1"
+    assert result.stdout.splitlines()[0] == "cpu True None 4"
 
 
-# --- device (runtime.choose_device) -------------------------------------------------------
+# --- device (device.choose_device) -------------------------------------------------------
 
 def test_break_theano_1_refuses_the_2015_device_name(stack):
     from theano.configdefaults import DeviceParam
@@ -546,31 +632,31 @@ def test_fix_device_gpu_runs_on_the_cpu_and_says_why(tmp_path):
 
 
 def test_fix_device_gpu_is_renamed_cuda(stack, theanorc, monkeypatch):
-    runtime = stack.runtime
+    device = stack.device
     theanorc("[global]\ndevice = gpu0\n")
     found = types.SimpleNamespace(util=types.SimpleNamespace(find_spec=lambda name: object()))
-    monkeypatch.setattr(runtime, "importlib", found)  # pretend pygpu is there
-    monkeypatch.setattr(runtime, "fallback_from", None)
+    monkeypatch.setattr(device, "importlib", found)  # pretend pygpu is there
+    monkeypatch.setattr(device, "fallback_from", None)
     gpu_log = logging.getLogger("theano.gpuarray")
     try:
-        assert runtime.choose_device() == "cuda0"
-        assert runtime._theano_flags() == {"device": "cuda0"}
-        assert runtime._one_line_gpu_errors in gpu_log.filters
-        assert runtime.fallback_from is None
+        assert device.choose_device() == "cuda0"
+        assert stack.settings.theano_flags() == {"device": "cuda0"}
+        assert device._one_line_gpu_errors in gpu_log.filters
+        assert device.fallback_from is None
     finally:
-        gpu_log.removeFilter(runtime._one_line_gpu_errors)
+        gpu_log.removeFilter(device._one_line_gpu_errors)
 
 
 def test_cpu_device_is_left_alone(stack, theanorc, monkeypatch):
-    monkeypatch.setattr(stack.runtime, "fallback_from", None)
+    monkeypatch.setattr(stack.device, "fallback_from", None)
     theanorc("[global]\ndevice = cpu\n")
-    assert stack.runtime.choose_device() == "cpu"
-    assert stack.runtime._theano_flags() == {}
-    assert stack.runtime.fallback_from is None
+    assert stack.device.choose_device() == "cpu"
+    assert stack.settings.theano_flags() == {}
+    assert stack.device.fallback_from is None
 
 
 def test_gpu_start_failure_is_logged_in_one_line(stack):
-    runtime = stack.runtime
+    device = stack.device
     try:
         raise RuntimeError("cuInit failed: no CUDA-capable device is detected")
     except RuntimeError:
@@ -579,10 +665,10 @@ def test_gpu_start_failure_is_logged_in_one_line(stack):
                                "Could not initialize pygpu, support disabled",
                                None, exc_info)
     assert "Traceback" in logging.Formatter().format(logging.makeLogRecord(record.__dict__))
-    assert runtime._one_line_gpu_errors(record) is True
+    assert device._one_line_gpu_errors(record) is True
     text = logging.Formatter().format(record)
     assert text == ("Could not initialize pygpu, support disabled: cuInit failed: "
-                    "no CUDA-capable device is detected (%s)" % runtime.GPU_HELP)
+                    "no CUDA-capable device is detected (%s)" % device.GPU_HELP)
 
 
 # --- theano_today for one's own code ---------------------------------------------------------

@@ -335,7 +335,7 @@ def test_batched_conv_equals_corrmm_with_gradients():
 
 def test_batched_conv_is_off_on_the_cpu(stack):
     from theano.compile import optdb
-    assert not stack.runtime.gpu_active()
+    assert not stack.device.gpu_active()
     assert "local_batched_conv" not in optdb["stabilize"].__db__
     assert "local_fast_max_pool_grad" in optdb["specialize_device"].__db__
     assert "local_fast_max_pool" in optdb["specialize_device"].__db__

@@ -7,8 +7,10 @@ Import it first, before theano, lasagne or nolearn::
 
 Importing it applies, once:
   fixes         the breaks of the 2015 stack, one function each
-  runtime       what Theano must know before it starts: BLAS, threads, and
-                the CPU where the GPU back end is missing
+  settings      the settings Theano will read; one line for one it refuses
+  blas          the BLAS Theano links (the OpenBLAS pip installs) and its threads
+  device        the CPU where the GPU back end is missing
+  compiling     numpy 2's C names; a full compile disk in one line
 and then registers the speed-ups, each a Theano graph rewrite with a tag
 that optimizer_excluding turns off:
   pooling       faster max pooling and its gradient (CPU)
@@ -28,26 +30,28 @@ Not applied, but there to use:
 """
 import sys
 
-from theano_today import fixes, runtime
+from theano_today import blas, compiling, device, fixes, settings
 
 if "theano" in sys.modules:
     raise ImportError("import theano_today before theano: Theano needs the numpy "
                       "aliases and flags while it imports")
 fixes.apply()
-runtime.log_to_stderr()
+settings.log_to_stderr()
 # A configuration Theano cannot start with (a broken ~/.theanorc, a value it
 # refuses, a compile directory it cannot write) ends the program with one
 # line naming the file or flag and the fix, not a traceback. Other errors
 # pass through as they are.
 try:
-    runtime.check_settings()
-    runtime.choose_blas_flags()
-    runtime.choose_threads()
-    runtime.choose_device()
-    runtime.choose_numpy2_cxxflags()
+    settings.check_settings()
+    ldflags = blas.choose_blas_flags()
+    blas.keep_openmp_safe(ldflags)
+    blas.choose_threads(ldflags)
+    device.choose_device()
+    compiling.choose_numpy2_cxxflags()
     import theano  # noqa: E402,F401  (reads THEANO_FLAGS and the config files)
 except Exception as error:
-    problem = runtime.configuration_problem(error)
+    # Theano compiles its own helpers as it starts: the disk may fill up
+    problem = compiling.compile_problem(error) or settings.configuration_problem(error)
     if problem is None:
         raise
     raise SystemExit(problem) from None
@@ -59,9 +63,9 @@ fixes.apply_to_theano()
 from theano_today import (  # noqa: E402  (imports theano)
     batched_conv, bias_add, bias_grad, corrmm, fusion, pooling)
 
-runtime.watch_compile_disk()
+compiling.watch_compile_disk()
 pooling.register()
-if runtime.gpu_active():
+if device.gpu_active():
     from theano_today import contiguous, im2col, reshape, scaled_dot  # noqa: E402  (GPU back end)
     batched_conv.register()
     im2col.register()
@@ -74,4 +78,3 @@ else:
     bias_grad.register()
     corrmm.register()
 fixes.apply_to_nolearn()
-runtime.plain_epoch_table()

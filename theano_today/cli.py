@@ -14,7 +14,7 @@ import lasagne
 import numpy as np
 
 import cifar_loader
-from theano_today import divergence, params, runtime
+from theano_today import compiling, divergence, params
 
 #: The seed of every run that does not choose one: same seed, same result.
 DEFAULT_SEED = 1
@@ -187,6 +187,18 @@ def exit_unless_complete(net, epochs, learning_rate, saved=True):
         sys.exit(1)
 
 
+def plain_epoch_table():
+    """nolearn colours its epoch table with ANSI codes, which land as
+    '[36m2.01014[0m' in files and pipes: the tutorial's scripts print it as
+    plain text unless stdout is a terminal. (Not done on import: nolearn's
+    colours belong to whoever else uses nolearn in the process.)"""
+    if sys.stdout.isatty():
+        return
+    from nolearn.lasagne.util import ansi
+    for name in [n for n in vars(ansi) if n.isupper()]:
+        setattr(ansi, name, "")
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -200,6 +212,7 @@ def run(main, interrupted="interrupted before training ended: nothing was saved"
     disk or folder (full, unwritable), Theano's compile directory's
     included, is one line."""
     signal.signal(signal.SIGTERM, _interrupt)
+    plain_epoch_table()
     try:
         main()
     except KeyboardInterrupt:
@@ -210,9 +223,9 @@ def run(main, interrupted="interrupted before training ended: nothing was saved"
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
     except OSError as e:
-        sys.exit(runtime.compile_problem(e) or "error: %s" % e)
+        sys.exit(compiling.compile_problem(e) or "error: %s" % e)
     except Exception as e:
-        problem = runtime.compile_problem(e)  # a full disk while Theano compiled
+        problem = compiling.compile_problem(e)  # a full disk while Theano compiled
         if problem is None:
             raise
         sys.exit(problem)

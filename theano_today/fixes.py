@@ -29,9 +29,9 @@ and apply_to_nolearn():
   scikit-learn's get_params, clone, repr, GridSearchCV and cross_val_score
   fail on a nolearn NeuralNet -> add_neuralnet_params()
 
-Three more breaks need Theano's flags, so they live in runtime.py: the missing
-blas.ldflags (choose_blas_flags), the 2015 device name (choose_device) and
-numpy 2's C names (choose_numpy2_cxxflags).
+Three more breaks need Theano's flags, so they live where those are chosen:
+the missing blas.ldflags (blas.choose_blas_flags), the 2015 device name
+(device.choose_device) and numpy 2's C names (compiling.choose_numpy2_cxxflags).
 """
 import collections
 import collections.abc
@@ -59,7 +59,7 @@ def check_numpy_version(python=None):
     """Theano's generated C code uses numpy 1.x macros that numpy 2 removed.
     numpy 1.26 has no wheel for Python >= 3.13: there theano_today mends
     Theano for numpy 2 (add_numpy2_names, use_numpy2_c_code and
-    runtime.choose_numpy2_cxxflags); on older Pythons numpy 2 is refused."""
+    compiling.choose_numpy2_cxxflags); on older Pythons numpy 2 is refused."""
     python = tuple(python or sys.version_info[:2])
     if numpy_2() and python < NUMPY2_PYTHON:
         raise ImportError(
@@ -370,7 +370,7 @@ def add_numpy_distutils_module():
     asks it for numpy's C headers before compiling; numpy ships no
     numpy.distutils for Python >= 3.12, so Theano does not import.
     numpy.get_include() names the same folder. (Its other use, finding a
-    BLAS, is not reached: runtime.choose_blas_flags sets blas.ldflags.)"""
+    BLAS, is not reached: blas.choose_blas_flags sets blas.ldflags.)"""
     if sys.version_info < (3, 12):
         return
     module = types.ModuleType("numpy.distutils",

@@ -23,7 +23,7 @@ import cifar_loader  # noqa: E402
 import mlp  # noqa: E402
 import reproduce  # noqa: E402
 from bench import feeding  # noqa: E402
-from theano_today import cli, runtime  # noqa: E402
+from theano_today import cli, device  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -42,7 +42,7 @@ def main(data_dir):
     X, y, Xte, _ = cifar_loader.load_CIFAR10(data_dir)
     X, Xte = mlp.preprocess(X), mlp.preprocess(Xte)
     report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated),
-              "gpu_active": runtime.gpu_active(), "device_info": reproduce.device_info()[0],
+              "gpu_active": device.gpu_active(), "device_info": reproduce.device_info()[0],
               "batched_conv": "local_batched_conv" in optdb["stabilize"].__db__}
     excluding = {"unfused": ["multi_output_fusion"], "gemm": ["scaled_dot", "gpu_contiguous"]}
     for name, loader in [("nolearn", "nolearn"), ("gather", "gather"), ("shared", "shared"),
