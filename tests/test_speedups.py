@@ -1,4 +1,4 @@
-"""theano_today's speed-ups (pooling, bias_add, corrmm, batched_conv, fusion):
+"""theano_today's speed-ups (pooling, bias_add, corrmm, parallel_dot, batched_conv, fusion):
 each gives the numbers of Theano's stock implementation."""
 import numpy as np
 import pytest
@@ -273,6 +273,73 @@ def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
     Y = rng.randint(0, 10, 64).astype("int32")
     for got, want in zip(fast(X, Y), stock(X, Y)):
         np.testing.assert_array_equal(got, want)
+
+
+def dot_functions(theano, T, dtype, transposed, alpha):
+    """alpha * dot(x, y), x and y given or read transposed, compiled with and
+    without parallel_dot; and the bound of float rounding for (X, Y)."""
+    x, y = T.matrix(dtype=dtype), T.matrix(dtype=dtype)
+    ex, ey = (v.T if t else v for v, t in zip((x, y), transposed))
+    product = alpha * T.dot(ex, ey) if alpha != 1 else T.dot(ex, ey)
+    mode = theano.compile.get_default_mode()
+    fast = theano.function([x, y], product, mode=mode)
+    stock = theano.function([x, y], product, mode=mode.excluding("parallel_dot"))
+
+    def bound(X, Y):  # k * eps * |alpha| * (|x| |y|): the rounding of a sum of k products
+        X, Y = (V.T if t else V for V, t in zip((X, Y), transposed))
+        return X.shape[1] * np.finfo(dtype).eps * abs(alpha) * np.dot(abs(X), abs(Y))
+    return fast, stock, bound
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(128, 1024, 100), (1024, 128, 100), (128, 576, 200),
+                                   (3, 5, 7), (97, 300, 1), (1, 300, 200)])
+@pytest.mark.parametrize("transposed", [(False, False), (True, False), (False, True), (True, True)])
+def test_parallel_dot_equals_theanos_product(theano_parts, dtype, shape, transposed):
+    theano, T, _ = theano_parts
+    m, k, n = shape
+    alpha = 0.01 if transposed[0] else 1  # Dot22Scalar, as in a weight gradient; Dot22
+    fast, stock, bound = dot_functions(theano, T, dtype, transposed, alpha)
+    assert "ParallelDot" in op_names(fast) and "ParallelDot" not in op_names(stock)
+    rng = np.random.RandomState(sum(shape))
+    X = rng.randn(*((k, m) if transposed[0] else (m, k))).astype(dtype)
+    Y = rng.randn(*((n, k) if transposed[1] else (k, n))).astype(dtype)
+    got, want = fast(X, Y), stock(X, Y)
+    assert got.shape == want.shape == (m, n) and got.dtype == want.dtype
+    # rows split over threads: each value the same sum, up to the BLAS's rounding
+    assert np.all(abs(got - want) <= bound(X, Y))
+    assert np.allclose(got, alpha * np.dot(X.T if transposed[0] else X,
+                                          Y.T if transposed[1] else Y),
+                       rtol=1e-4 if dtype == "float32" else 1e-10, atol=1e-4)
+
+
+def test_parallel_dot_reads_strided_views_and_refuses_bad_shapes(theano_parts):
+    theano, T, _ = theano_parts
+    from theano_today.parallel_dot import ParallelDot
+    x, y = T.matrix(), T.matrix()
+    f = theano.function([x, y], ParallelDot()(x[::2, ::3], y, np.float32(2)))
+    rng = np.random.RandomState(1)
+    X, Y = rng.rand(256, 300).astype("float32"), rng.rand(100, 40).astype("float32")
+    np.testing.assert_allclose(f(X, Y), 2 * np.dot(X[::2, ::3], Y), rtol=1e-5)
+    with pytest.raises(ValueError, match="do not multiply"):
+        f(X, Y[:99])
+
+
+def test_parallel_dot_trains_the_cnn_as_theanos_products(theano_parts):
+    """Loss and every gradient of the article's CNN with and without it: to float32 rounding."""
+    theano, T, _ = theano_parts
+    inputs, outputs = cnn_training_step(T)
+    mode = theano.compile.get_default_mode()
+    fast = theano.function(inputs, outputs, mode=mode)
+    stock = theano.function(inputs, outputs, mode=mode.excluding("parallel_dot"))
+    assert op_names(fast).count("ParallelDot") == 6 and "ParallelDot" not in op_names(stock)
+    rng = np.random.RandomState(3)
+    X = (rng.rand(64, 1, 32, 32) - 0.5).astype("float32")
+    Y = rng.randint(0, 10, 64).astype("int32")
+    got, want = fast(X, Y), stock(X, Y)
+    assert len(got) == len(want) == 11  # the loss, then a weight and a bias per layer (5)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-6)
 
 
 def test_batched_conv_columns_are_im2col(theano_parts):

@@ -17,6 +17,7 @@ that optimizer_excluding turns off:
   bias_add      conv layers' bias added in one pass over memory (CPU)
   bias_grad     conv layers' bias gradients as matrix products (CPU)
   corrmm        the CPU convolution's copies without a test per value (CPU)
+  parallel_dot  matrix products split over OpenMP's threads (CPU)
   batched_conv  one matrix product per convolution layer (GPU)
   im2col        its columns in one kernel (GPU)
   scaled_dot    plain products instead of GEMMs into fresh buffers (GPU)
@@ -61,7 +62,7 @@ fixes.apply_to_theano()
 # Registered here, after Theano has started with the flags above: only then is
 # it known whether the GPU back end runs, which decides the GPU rewrites.
 from theano_today import (  # noqa: E402  (imports theano)
-    batched_conv, bias_add, bias_grad, corrmm, fusion, pooling)
+    batched_conv, bias_add, bias_grad, corrmm, fusion, parallel_dot, pooling)
 
 compiling.watch_compile_disk()
 pooling.register()
@@ -77,4 +78,5 @@ else:
     bias_add.register()
     bias_grad.register()
     corrmm.register()
+    parallel_dot.register()
 fixes.apply_to_nolearn()
