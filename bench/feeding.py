@@ -17,7 +17,7 @@ flag's effect is a second run with it, for example on the GPU:
 
     THEANO_FLAGS=device=cuda python -m bench.feeding
     THEANO_FLAGS=device=cuda,allow_gc=False python -m bench.feeding
-    THEANO_FLAGS=device=cuda,optimizer_excluding=multi_output_fusion python -m bench.feeding
+    THEANO_FLAGS=device=cuda,optimizer_excluding=fusion python -m bench.feeding
     THEANO_FLAGS=device=cpu python -m bench.feeding --nets mlp
 
 The last line reads `s/epoch: mlp nolearn=X gather=Y shared=Z cnn nolearn=...`.

@@ -57,7 +57,7 @@ def main():
     train = trainer([x, y], loss, updates, data, steps=3)
     mode = theano.compile.get_default_mode()
     merged, losses, values = train(mode)
-    _, want_losses, want_values = train(mode.excluding("multi_output_fusion"))
+    _, want_losses, want_values = train(mode.excluding("fusion"))
     ops = [type(node.op).__name__ for node in merged.maker.fgraph.toposort()]
     assert "FusedGpuElemwise" in ops, "no merged GPU kernel: %s" % ops
     np.testing.assert_allclose(losses, want_losses, rtol=1e-5)

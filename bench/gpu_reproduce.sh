@@ -8,9 +8,8 @@
 #      machine's CPU (reproduce.py), so the speed-up compares like with like;
 #   3. the levers (bench/feeding.py): nolearn's per-minibatch copies against the
 #      data stored once (gathered by positions, or sliced as the scripts do)
-#      on the GPU, the scripts' way without theano_today's multi_output_fusion,
-#      without the node cuts (scaled_dot, contiguous, reshape_minus_one,
-#      gpu_im2col), and with allow_gc=False; the MLP on
+#      on the GPU, the scripts' way without theano_today's fusion,
+#      without the node cuts (scaled_dot, contiguous, reshape, im2col), and with allow_gc=False; the MLP on
 #      the CPU with a one-thread OpenBLAS too (is the default its best?);
 #   4. the CNN as stock Theano and nolearn run it (no speed-ups), on the GPU
 #      and on the CPU: the article's own comparison;
@@ -49,13 +48,13 @@ section "gpu_check.py on the GPU"; THEANO_FLAGS="$GPUFLAGS" "$PY" gpu_check.py |
 section "gpu_check.py on the CPU"; THEANO_FLAGS="$CPUFLAGS" "$PY" gpu_check.py | tee "$RUN/gpu_check-cpu.txt"
 
 # OFF: what every later optimizer_excluding must start with (on pocl its
-# host-only ops; multi_output_fusion too if it fails on this GPU)
+# host-only ops; fusion too if it fails on this GPU)
 OFF=${OPENCL_EXCLUDING:+$OPENCL_EXCLUDING:}
-section "multi_output_fusion on this GPU: merged kernels against unmerged (off for the run if they differ)"
+section "fusion on this GPU: merged kernels against unmerged (off for the run if they differ)"
 if ! THEANO_FLAGS="$GPUFLAGS" "$PY" -m bench.fusion_check; then
-  OFF=${OFF}multi_output_fusion:
+  OFF=${OFF}fusion:
   GPUFLAGS="$GPUFLAGS,optimizer_excluding=${OFF%:}"
-  echo "multi_output_fusion FAILED on this GPU: the rest of the run goes without it"
+  echo "fusion (multi-output kernels) FAILED on this GPU: the rest of the run goes without it"
 fi
 
 RES=/tmp/gpu-results   # parameters and histories stay here; only the summary travels
@@ -70,11 +69,11 @@ section "levers on the GPU: how the data is fed"
 THEANO_FLAGS="$GPUFLAGS" "$PY" -m bench.feeding --nets mlp ${BENCH_ARGS:-} | tee "$RUN/bench-gpu.txt"
 THEANO_FLAGS="$GPUFLAGS" "$PY" -m bench.feeding --nets cnn --loaders nolearn shared ${BENCH_ARGS:-} \
   | tee "$RUN/bench-gpu-cnn.txt"
-section "levers on the GPU: without multi_output_fusion (more, smaller kernels)"
-THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}multi_output_fusion" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} \
+section "levers on the GPU: without fusion (more, smaller kernels)"
+THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}fusion" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} \
   | tee "$RUN/bench-gpu-unfused.txt"
 section "levers on the GPU: without the node cuts (GEMMs into fresh buffers, copy nodes, shape vectors, im2col chains)"
-THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}scaled_dot:gpu_contiguous:reshape_minus_one:gpu_im2col" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} \
+THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}scaled_dot:contiguous:reshape:im2col" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} \
   | tee "$RUN/bench-gpu-gemm.txt"
 section "levers on the GPU: allow_gc=False"
 THEANO_FLAGS="$GPUFLAGS,allow_gc=False" "$PY" -m bench.feeding --loaders shared ${BENCH_ARGS:-} | tee "$RUN/bench-gpu-nogc.txt"
@@ -84,9 +83,9 @@ THEANO_FLAGS="$CPUFLAGS" "$PY" -m bench.feeding --nets mlp --loaders shared ${BE
   | tee "$RUN/bench-cpu-openblas-all.txt"
 
 section "the CNN as stock Theano and nolearn run it (no speed-ups), 2 epochs: GPU, then CPU"
-THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}batched_conv:scaled_dot:gpu_contiguous:reshape_minus_one:multi_output_fusion:fast_max_pool_grad" \
+THEANO_FLAGS="$GPUFLAGS,optimizer_excluding=${OFF}theano_today" \
   "$PY" -m bench.feeding --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$RUN/bench-gpu-stock-cnn.txt"
-THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad:bias_grad_dot:bias_add:corrmm_copies" \
+THEANO_FLAGS="$CPUFLAGS,openmp=False,optimizer_excluding=theano_today" \
   "$PY" -m bench.feeding --nets cnn --loaders nolearn --epochs 2 ${BENCH_ARGS:-} | tee "$RUN/bench-cpu-stock-cnn.txt"
 section "where a GPU step's time goes: Theano's profiler, 2 epochs of each net"
 # Theano's profiler refuses to time asynchronous GPU calls: make each call wait

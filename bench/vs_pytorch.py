@@ -15,7 +15,7 @@ The last line reads `ratio theano/pytorch: mlp=X.XX cnn=Y.YY (...)` (above 1:
 Theano is faster), then how many repetitions agree with it. A repetition
 during which other processes took more than a quarter of a core
 (/proc/stat) is contended: it is shown apart, not counted, and repeated. Stock Theano, to compare (docs/performance.md):
-THEANO_FLAGS=openmp=False,optimizer_excluding=fast_max_pool:fast_max_pool_grad:bias_grad_dot:bias_add:corrmm_copies
+THEANO_FLAGS=openmp=False,optimizer_excluding=theano_today
 python -m bench.vs_pytorch
 """
 import argparse

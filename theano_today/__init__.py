@@ -11,19 +11,9 @@ Importing it applies, once:
   blas          the BLAS Theano links (the OpenBLAS pip installs) and its threads
   device        the CPU where the GPU back end is missing
   compiling     numpy 2's C names; a full compile disk in one line
-and then registers the speed-ups, each a Theano graph rewrite with a tag
-that optimizer_excluding turns off:
-  pooling       faster max pooling and its gradient (CPU)
-  bias_add      conv layers' bias added in one pass over memory (CPU)
-  bias_grad     conv layers' bias gradients as matrix products (CPU)
-  corrmm        the CPU convolution's copies without a test per value (CPU)
-  parallel_dot  matrix products split over OpenMP's threads (CPU)
-  batched_conv  one matrix product per convolution layer (GPU)
-  im2col        its columns in one kernel (GPU)
-  scaled_dot    plain products instead of GEMMs into fresh buffers (GPU)
-  contiguous    no copy node for arrays that are contiguous already (GPU)
-  reshape       reshapes that take -1, no shape vector from the host (GPU)
-  fusion        fewer element-wise kernels per step (GPU)
+and then registers the speed-ups (speedups.SPEEDUPS, one table): Theano
+graph rewrites, each tagged with its module's name and all with
+"theano_today", which optimizer_excluding turns off.
 
 Not applied, but there to use:
   shared_data   SharedDataNeuralNet: nolearn's NeuralNet, data stored on the device once per fit
@@ -61,22 +51,9 @@ fixes.apply_to_theano()
 
 # Registered here, after Theano has started with the flags above: only then is
 # it known whether the GPU back end runs, which decides the GPU rewrites.
-from theano_today import (  # noqa: E402  (imports theano)
-    batched_conv, bias_add, bias_grad, corrmm, fusion, parallel_dot, pooling)
+from theano_today import speedups  # noqa: E402
 
 compiling.watch_compile_disk()
-pooling.register()
-if device.gpu_active():
-    from theano_today import contiguous, im2col, reshape, scaled_dot  # noqa: E402  (GPU back end)
-    batched_conv.register()
-    im2col.register()
-    reshape.register()
-    scaled_dot.register()
-    contiguous.register()
-    fusion.register()
-else:
-    bias_add.register()
-    bias_grad.register()
-    corrmm.register()
-    parallel_dot.register()
+speedups.register(gpu=device.gpu_active())
+speedups.check_excluding()
 fixes.apply_to_nolearn()

@@ -16,7 +16,6 @@ CorrMM's per-image loop measured faster, so it is registered on the GPU only.
 Turned off by THEANO_FLAGS=optimizer_excluding=batched_conv.
 """
 from theano import gof, tensor
-from theano.compile import optdb
 from theano.tensor.nnet.abstract_conv import (
     AbstractConv2d, AbstractConv2d_gradInputs, AbstractConv2d_gradWeights)
 from theano.tensor.nnet.neighbours import images2neibs
@@ -127,13 +126,10 @@ def local_batched_conv_grad_inputs(node):
     return [tensor.patternbroadcast(gx, node.outputs[0].broadcastable)]
 
 
-def register():
-    """Add the three rewrites to Theano's optimizer (once). Early (stabilize,
-    1.5): before the BLAS optimizations (1.7) turn the new dot()s into
-    Gemm/Dot22, which the GPU lifting (48.5) moves to the GPU, and before the
-    choice of convolution implementation (48.6)."""
-    for name, opt in [("local_batched_conv", local_batched_conv),
-                      ("local_batched_conv_grad_weights", local_batched_conv_grad_weights),
-                      ("local_batched_conv_grad_inputs", local_batched_conv_grad_inputs)]:
-        if name not in optdb["stabilize"].__db__:
-            optdb["stabilize"].register(name, opt, "fast_run", "batched_conv")
+# Where theano_today.speedups registers them (tag batched_conv): early
+# (stabilize, 1.5): before the BLAS optimizations (1.7) turn the new dot()s into
+# Gemm/Dot22, which the GPU lifting (48.5) moves to the GPU, and before the choice of
+# convolution implementation (48.6).
+REWRITES = {"local_batched_conv": local_batched_conv,
+            "local_batched_conv_grad_weights": local_batched_conv_grad_weights,
+            "local_batched_conv_grad_inputs": local_batched_conv_grad_inputs}

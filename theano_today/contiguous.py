@@ -9,10 +9,9 @@ GpuImages2Neibs (fresh C-order arrays), and of GpuElemwise where the
 output is not written in place over an input. This pass, run after the
 in-place passes have decided, drops GpuContiguous in front of those.
 
-GPU only; turned off by THEANO_FLAGS=optimizer_excluding=gpu_contiguous.
+GPU only; turned off by THEANO_FLAGS=optimizer_excluding=contiguous.
 """
 from theano import gof
-from theano.compile import optdb
 from theano.gpuarray.basic_ops import GpuContiguous, GpuReshape
 from theano.gpuarray.blas import GpuDot22
 from theano.gpuarray.elemwise import GpuElemwise
@@ -47,9 +46,6 @@ class DropContiguous(gof.Optimizer):
                     pass
 
 
-def register():
-    """Add the pass to Theano's optimizer (once): after the in-place passes
-    (up to 75), which decide which element-wise outputs are written in place."""
-    if "drop_gpu_contiguous" not in optdb.__db__:
-        optdb.register("drop_gpu_contiguous", DropContiguous(), 99, "fast_run",
-                       "gpu_contiguous")
+# Where theano_today.speedups registers them (tag contiguous): after the in-place passes
+# (up to 75), which decide which element-wise outputs are written in place.
+REWRITES = {"drop_gpu_contiguous": DropContiguous()}

@@ -11,10 +11,9 @@ with zeros, and leave other strides to Theano's loops. Same values, and
 each image value's additions in the same order: results identical bit for
 bit.
 
-Turned off by THEANO_FLAGS=optimizer_excluding=corrmm_copies.
+Turned off by THEANO_FLAGS=optimizer_excluding=corrmm.
 """
 from theano import gof
-from theano.compile import optdb
 from theano.tensor.nnet.corr import CorrMM, CorrMM_gradInputs, CorrMM_gradWeights
 
 # The two functions, written for stride 1 and no dilation; any other case
@@ -150,10 +149,6 @@ def local_corrmm_copies(node):
     return gof.Apply(new, list(node.inputs), [out.type() for out in node.outputs]).outputs
 
 
-def register():
-    """Add the rewrite to Theano's optimizer (once): after the choice of
-    convolution implementation (specialize_device, 48.6)."""
-    if "local_corrmm_copies" not in optdb.__db__:
-        optdb.register("local_corrmm_copies",
-                       gof.opt.in2out(local_corrmm_copies, name="local_corrmm_copies"),
-                       48.75, "fast_run", "corrmm_copies")
+# Where theano_today.speedups registers them (tag corrmm): after the choice of
+# convolution implementation (specialize_device, 48.6).
+REWRITES = {"local_corrmm_copies": local_corrmm_copies}

@@ -12,12 +12,11 @@ float32 rounding (a compiler may now join a multiply and an add that were
 separate kernels into one fused multiply-add). Short GPU steps are mostly
 launches; on the CPU, where a loop costs no launch, it is not registered.
 
-Turned off by THEANO_FLAGS=optimizer_excluding=multi_output_fusion.
+Turned off by THEANO_FLAGS=optimizer_excluding=fusion.
 """
 import sys
 
 from theano import gof, scalar
-from theano.compile import optdb
 from theano.gof import Apply
 from theano.gof.graph import ancestors
 from theano.tensor.elemwise import Elemwise
@@ -130,9 +129,6 @@ class MultiOutputFusion(gof.Optimizer):
         return False
 
 
-def register():
-    """Add the pass to Theano's optimizer (once): after Theano's own fusion
-    (49) and before the in-place passes (49.5 on)."""
-    if "multi_output_fusion_pass" not in optdb.__db__:
-        optdb.register("multi_output_fusion_pass", MultiOutputFusion(), 49.4,
-                       "fast_run", "multi_output_fusion")
+# Where theano_today.speedups registers them (tag fusion): after Theano's own fusion
+# (49) and before the in-place passes (49.5 on).
+REWRITES = {"multi_output_fusion_pass": MultiOutputFusion()}

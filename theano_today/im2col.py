@@ -9,10 +9,9 @@ zero border of images2neibs's mode 'full' included. It only moves values:
 the columns are the same, bit for bit.
 
 This pass replaces that chain of four nodes, once Theano has moved it to
-the GPU. GPU only; turned off by THEANO_FLAGS=optimizer_excluding=gpu_im2col.
+the GPU. GPU only; turned off by THEANO_FLAGS=optimizer_excluding=im2col.
 """
 from theano import Apply, Op, gof
-from theano.compile import optdb
 from theano.gpuarray.basic_ops import (GpuKernelBase, GpuReshape, Kernel,
                                        as_gpuarray_variable, infer_context_name)
 from theano.gpuarray.elemwise import GpuDimShuffle
@@ -178,9 +177,6 @@ def local_gpu_im2col(node):
     return [GpuIm2Col(kh, kw, neibs.op.mode, (c, oh, ow))(x)]
 
 
-def register():
-    """Add the rewrite to Theano's optimizer (once): after the GPU lifting
-    (48.5), before the in-place passes (49.5 onward)."""
-    if "local_gpu_im2col" not in optdb.__db__:
-        optdb.register("local_gpu_im2col", gof.opt.in2out(local_gpu_im2col, name="local_gpu_im2col"),
-                       48.9, "fast_run", "gpu_im2col")
+# Where theano_today.speedups registers them (tag im2col): after the GPU lifting (48.5),
+# before the in-place passes (49.5 onward).
+REWRITES = {"local_gpu_im2col": local_gpu_im2col}

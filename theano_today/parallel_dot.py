@@ -22,7 +22,6 @@ THEANO_FLAGS=optimizer_excluding=parallel_dot.
 import numpy as np
 import theano
 from theano import gof, tensor
-from theano.compile import optdb
 from theano.gof import Apply, OpenMPOp
 from theano.tensor import blas, blas_headers
 
@@ -171,8 +170,10 @@ class ParallelDot(OpenMPOp):
 
 @gof.local_optimizer([blas.Dot22, blas.Dot22Scalar])
 def local_parallel_dot(node):
-    """Dot22(x, y) -> ParallelDot(x, y, 1); Dot22Scalar(x, y, a) -> ParallelDot(x, y, a)."""
-    if not isinstance(node.op, (blas.Dot22, blas.Dot22Scalar)):
+    """Dot22(x, y) -> ParallelDot(x, y, 1); Dot22Scalar(x, y, a) -> ParallelDot(x, y, a),
+    with openmp on and a real BLAS (Theano's fallback cannot run in OpenMP threads)."""
+    if (not isinstance(node.op, (blas.Dot22, blas.Dot22Scalar)) or not theano.config.openmp
+            or not theano.config.blas.ldflags.strip()):
         return None
     x, y = node.inputs[:2]
     dtype = node.outputs[0].dtype
@@ -185,13 +186,7 @@ def local_parallel_dot(node):
     return [tensor.patternbroadcast(out, node.outputs[0].broadcastable)]
 
 
-def register():
-    """Add the rewrite to Theano's optimizer (once), after the BLAS passes
-    have made their Dot22s (BlasOpt, 1.7) and the CPU's choices are made
-    (specialize_device, 48.6); only with openmp and a real BLAS."""
-    if not theano.config.openmp or not theano.config.blas.ldflags.strip():
-        return
-    if "local_parallel_dot" not in optdb.__db__:
-        optdb.register("local_parallel_dot",
-                       gof.opt.in2out(local_parallel_dot, name="local_parallel_dot"),
-                       48.8, "fast_run", "parallel_dot")
+# Where theano_today.speedups registers them (tag parallel_dot): after the BLAS passes
+# have made their Dot22s (BlasOpt, 1.7) and the CPU's choices are made
+# (specialize_device, 48.6).
+REWRITES = {"local_parallel_dot": local_parallel_dot}

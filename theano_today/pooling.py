@@ -22,11 +22,10 @@ Pool (run again by fixes.mend_pool_perform) takes np.max, which lets any NaN
 win: only there does stock Theano differ from its C code, and from these ops.
 
 Each rewrite has a tag, so Theano's own flag turns it off, to compare:
-THEANO_FLAGS=optimizer_excluding=fast_max_pool:fast_max_pool_grad
+THEANO_FLAGS=optimizer_excluding=pooling
 """
 import numpy as np
 from theano import gof, tensor
-from theano.compile import optdb
 from theano.gof import Apply, OpenMPOp
 from theano.tensor.signal.pool import MaxPoolGrad, Pool
 
@@ -320,11 +319,7 @@ def local_fast_max_pool(node):
     return [FastMaxPool(ws)(x)]
 
 
-def register():
-    """Add both rewrites to Theano's optimizer (once), on every device:
-    after the GPU lifting (48.5), so only CPU pooling nodes are left."""
-    for name, opt, tag in [("local_fast_max_pool_grad", local_fast_max_pool_grad,
-                            "fast_max_pool_grad"),
-                           ("local_fast_max_pool", local_fast_max_pool, "fast_max_pool")]:
-        if name not in optdb["specialize_device"].__db__:
-            optdb["specialize_device"].register(name, opt, "fast_run", tag)
+# Where theano_today.speedups registers them (tag pooling): on every device: after the
+# GPU lifting (48.5), so only CPU pooling nodes are left.
+REWRITES = {"local_fast_max_pool": local_fast_max_pool,
+            "local_fast_max_pool_grad": local_fast_max_pool_grad}

@@ -11,11 +11,10 @@ divided by them: -1 says that to the reshape itself, which then needs no
 vector from the host. The same reshape, exactly; a wrong size, which the
 original would have refused, cannot arise there.
 
-GPU only; turned off by THEANO_FLAGS=optimizer_excluding=reshape_minus_one.
+GPU only; turned off by THEANO_FLAGS=optimizer_excluding=reshape.
 """
 import numpy as np
 from theano import gof, tensor
-from theano.compile import optdb
 from theano.tensor.opt import MakeVector
 
 
@@ -56,10 +55,7 @@ def local_reshape_minus_one(node):
     return [tensor.Reshape(node.op.ndim)(x, new_shape)]
 
 
-def register():
-    """Add the rewrite to Theano's optimizer (once): in specialize (2), while
-    its shape inference is still there (it goes at 10), before the GPU
-    lifting (48.5) moves the reshapes, their shapes now constant, to the GPU."""
-    if "local_reshape_minus_one" not in optdb["specialize"].__db__:
-        optdb["specialize"].register("local_reshape_minus_one", local_reshape_minus_one,
-                                     "fast_run", "reshape_minus_one")
+# Where theano_today.speedups registers them (tag reshape): in specialize (2), while its
+# shape inference is still there (it goes at 10), before the GPU lifting (48.5) moves
+# the reshapes, their shapes now constant, to the GPU.
+REWRITES = {"local_reshape_minus_one": local_reshape_minus_one}

@@ -16,7 +16,7 @@ inputs, outputs = cnn_training_step(T)
 # Theano's own products both ways (parallel_dot would take batched_conv's Dot22s)
 mode = theano.compile.get_default_mode().excluding("parallel_dot")
 batched = theano.function(inputs, outputs, mode=mode)
-stock = theano.function(inputs, outputs, mode=mode.excluding("batched_conv", "corrmm_copies"))
+stock = theano.function(inputs, outputs, mode=mode.excluding("batched_conv", "corrmm"))
 
 
 def names(f):

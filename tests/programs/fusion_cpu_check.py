@@ -39,7 +39,7 @@ data = (rng.rand(128, 1024) - 0.5).astype("float32"), rng.randint(0, 10, 128).as
 train = trainer([x, y], loss, updates, data, steps=5)
 
 ours, ours_losses, ours_values = train(mode)
-stock, stock_losses, stock_values = train(mode.excluding("multi_output_fusion"))
+stock, stock_losses, stock_values = train(mode.excluding("fusion"))
 python, python_losses, _ = train(theano.compile.Mode(linker="py", optimizer=mode.optimizer))
 
 

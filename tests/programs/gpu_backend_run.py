@@ -44,7 +44,7 @@ def main(data_dir):
     report = {"device": theano.config.device, "gpu": bool(gpuarray.pygpu_activated),
               "gpu_active": device.gpu_active(), "device_info": reproduce.device_info()[0],
               "batched_conv": "local_batched_conv" in optdb["stabilize"].__db__}
-    excluding = {"unfused": ["multi_output_fusion"], "gemm": ["scaled_dot", "gpu_contiguous"]}
+    excluding = {"unfused": ["fusion"], "gemm": ["scaled_dot", "contiguous"]}
     for name, loader in [("nolearn", "nolearn"), ("gather", "gather"), ("shared", "shared"),
                          ("unfused", "shared"), ("gemm", "shared")]:
         cli.seed_everything()
