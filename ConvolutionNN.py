@@ -73,13 +73,14 @@ def build_cnn(epochs=EPOCHS, learning_rate=LEARNING_RATE, verbose=1,
 
 
 def main(argv=None):
-    args = cli.training_parser(__doc__, EPOCHS, LEARNING_RATE).parse_args(argv)
+    args = cli.training_parser(__doc__, EPOCHS, LEARNING_RATE,
+                               cifar_loader.add_data_dir_option).parse_args(argv)
     print(device.describe())
     cli.seed_everything(args.seed)
 
     # Load CIFAR-10 with the CS231n loader (cifar_loader.load_CIFAR10):
     # 50,000 training and 10,000 test images, 32x32 colour.
-    Xtr, Ytr, Xte, Yte = cli.load_cifar10(args.data_dir, args.limit)
+    Xtr, Ytr, Xte, Yte = cifar_loader.load_or_exit(args.data_dir, args.limit)
 
     # Preprocess: grayscale, centred on zero, one channel of 32x32 each.
     Xtr, Xte = preprocess(Xtr), preprocess(Xte)

@@ -18,7 +18,6 @@ import http.client
 import os
 import pickle
 import shlex
-import shutil
 import sys
 import tarfile
 import urllib.request
@@ -329,8 +328,20 @@ def _fetch(url, part):
 
 
 def load_dataset(data_dir=None):
-    """resolve_data_dir + load_CIFAR10: what the training scripts call."""
+    """resolve_data_dir + load_CIFAR10."""
     return load_CIFAR10(resolve_data_dir(data_dir))
+
+
+def load_or_exit(data_dir=None, limit=None):
+    """load_dataset for a script: the first limit images of each set (if
+    limit); one line with the fix, and exit, where the data is bad."""
+    try:
+        Xtr, Ytr, Xte, Yte = load_dataset(data_dir)
+    except CifarError as e:
+        sys.exit("error: %s" % e)
+    if limit:
+        Xtr, Ytr, Xte, Yte = Xtr[:limit], Ytr[:limit], Xte[:limit], Yte[:limit]
+    return Xtr, Ytr, Xte, Yte
 
 
 def _named_folder(text):

@@ -562,7 +562,7 @@ def run(args):
     print(device.describe())
     tag, machine, host = device_info()
     limit = QUICK_IMAGES if args.quick else None
-    images = cli.load_cifar10(args.data_dir, limit)
+    images = cifar_loader.load_or_exit(args.data_dir, limit)
     data = {}
     for script in {RUNS[name]["script"] for name in args.runs}:
         Xtr, Ytr, Xte, Yte = images

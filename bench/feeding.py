@@ -29,6 +29,7 @@ import sys
 import nolearn.lasagne
 import numpy as np
 
+import cifar_loader
 import ConvolutionNN
 import mlp
 from theano_today import cli, device
@@ -48,7 +49,7 @@ LOADERS = {"nolearn": nolearn.lasagne.NeuralNet, "gather": GatheringNeuralNet,
 
 
 def parse_args(argv=None):
-    parser = cli.data_parser(__doc__)
+    parser = cli.data_parser(__doc__, cifar_loader.add_data_dir_option)
     cli.add_nets_option(parser, NETS)
     parser.add_argument("--loaders", nargs="+", default=["nolearn", "gather", "shared"],
                         choices=sorted(LOADERS),
@@ -75,7 +76,7 @@ def main(argv=None):
     print(device.describe())
     medians = {}
     for name in args.nets:
-        X, y, _, _ = cli.load_cifar10(args.data_dir, args.limit)
+        X, y, _, _ = cifar_loader.load_or_exit(args.data_dir, args.limit)
         X = NETS[name][0].preprocess(X)
         for loader in args.loaders:
             median, durations = seconds_per_epoch(name, loader, X, y, args.epochs)

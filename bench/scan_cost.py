@@ -9,7 +9,6 @@ and scan's bare loop: a running sum, per iteration.
 
     python -m bench.scan_cost [--steps 20] [--length 20] [--rounds 3]
 """
-import argparse
 import sys
 import time
 

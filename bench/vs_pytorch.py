@@ -235,7 +235,7 @@ def main(argv=None):
     n = args.batches * BATCH
     ratios, notes = {}, {}
     for name in args.nets:
-        X, y, _, _ = cli.load_cifar10(args.data_dir, limit=n)
+        X, y, _, _ = cifar_loader.load_or_exit(args.data_dir, limit=n)
         X = NETS[name][0].preprocess(X)
         trainers = {"theano": theano_trainer(name), "pytorch": torch_trainer(name)}
         for train in trainers.values():  # warm-up: first calls allocate and tune

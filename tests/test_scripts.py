@@ -154,7 +154,8 @@ def test_nonsense_settings_are_refused_before_anything_runs(stack, capsys, args,
     import mlp
     from theano_today import cli
     with pytest.raises(SystemExit) as stop:
-        cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE).parse_args(args)
+        cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE,
+                               cifar_loader.add_data_dir_option).parse_args(args)
     assert stop.value.code == 2
     assert says in capsys.readouterr().err
 
@@ -163,7 +164,8 @@ def test_save_into_a_missing_folder_or_onto_a_folder_is_refused_at_once(stack, t
                                                                         capsys):
     import mlp
     from theano_today import cli
-    parser = cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE)
+    parser = cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE,
+                               cifar_loader.add_data_dir_option)
     for path, says in [(tmp_path / "no" / "mlp.pkl", "does not exist: create it first"),
                        (tmp_path, "is a folder: name a file in it")]:
         with pytest.raises(SystemExit):
@@ -179,7 +181,8 @@ def test_save_onto_something_not_a_file_is_refused_and_it_is_kept(stack, tmp_pat
     from theano_today import cli, params
     pipe = tmp_path / "pipe"
     os.mkfifo(pipe)
-    parser = cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE)
+    parser = cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE,
+                               cifar_loader.add_data_dir_option)
     with pytest.raises(SystemExit):
         parser.parse_args(["--save", str(pipe)])
     assert "%s exists and is not a file" % pipe in capsys.readouterr().err
@@ -209,7 +212,8 @@ def test_an_empty_data_dir_is_refused_not_taken_for_the_default(stack, capsys):
     import mlp
     from theano_today import cli
     with pytest.raises(SystemExit):
-        cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE).parse_args(
+        cli.training_parser(mlp.__doc__, mlp.EPOCHS, mlp.LEARNING_RATE,
+                               cifar_loader.add_data_dir_option).parse_args(
             ["--data-dir", ""])
     assert "--data-dir: empty: name the cifar-10-batches-py folder" in capsys.readouterr().err
 

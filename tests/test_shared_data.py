@@ -46,11 +46,13 @@ def test_trains_exactly_as_nolearn(data, name, epochs):
     ours, stock = twins(name)
     ours.fit(Xtr, Ytr, epochs=epochs)
     stock.fit(Xtr, Ytr, epochs=epochs)
-    assert len(ours.train_history_) == epochs
+    assert len(ours.train_history_) == len(stock.train_history_) == epochs
     for mine, theirs in zip(ours.train_history_, stock.train_history_):
         assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
+    assert len(ours.get_all_params_values()) == len(stock.get_all_params_values()) > 0
     for mine, theirs in zip(ours.get_all_params_values().values(),
                             stock.get_all_params_values().values()):
+        assert len(mine) == len(theirs) > 0
         for a, b in zip(mine, theirs):
             np.testing.assert_array_equal(a, b)
     # predict() takes new images, as nolearn's does
@@ -102,6 +104,7 @@ def test_shuffled_minibatches_are_gathered_and_train_as_nolearn(data):
         net.fit(Xtr, Ytr, epochs=2)
     assert ours.train_iter_.gathered is not None
     assert ours.eval_iter_.gathered is None  # validation batches are still runs
+    assert len(ours.train_history_) == len(stock.train_history_) == 2
     for mine, theirs in zip(ours.train_history_, stock.train_history_):
         assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
 
@@ -117,6 +120,7 @@ def test_a_split_that_is_no_partition_keeps_x_order_and_trains_as_nolearn(data):
         net.train_split = train_on_all_validate_on_some
         net.fit(Xtr, Ytr, epochs=2)
     np.testing.assert_array_equal(ours.images_.get_value(), Xtr)
+    assert len(ours.train_history_) == len(stock.train_history_) == 2
     for mine, theirs in zip(ours.train_history_, stock.train_history_):
         assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
 

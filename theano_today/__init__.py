@@ -17,7 +17,7 @@ graph rewrites, each tagged with its module's name and all with
 
 Not applied, but there to use:
   shared_data   SharedDataNeuralNet: nolearn's NeuralNet, data stored on the device once per fit
-  cli           the command line that the tutorial's scripts share (needs cifar_loader)
+  cli           the command line of a training script (the tutorial's share it)
 """
 import sys
 

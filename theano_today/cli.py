@@ -1,8 +1,11 @@
-"""The command line that the tutorial's scripts share: each option defined once.
-(Tutorial-only: it reads CIFAR-10 through the repository's cifar_loader.)
+"""The command line of a training script: each option defined once.
 
-    parser = cli.training_parser(__doc__, EPOCHS, LEARNING_RATE)   # mlp.py, ConvolutionNN.py
-    parser = cli.data_parser(__doc__)                              # --data-dir and --limit only
+    parser = cli.training_parser(__doc__, EPOCHS, LEARNING_RATE, add_data_dir_option)
+    parser = cli.data_parser(__doc__, add_data_dir_option)     # the data options only
+    cli.run(main)                                              # Ctrl-C, kill, a full disk
+
+The data set's own options (where it is) come from the caller, as the
+tutorial's cifar_loader.add_data_dir_option: the package knows no data set.
 """
 import argparse
 import math
@@ -13,7 +16,6 @@ import sys
 import lasagne
 import numpy as np
 
-import cifar_loader
 from theano_today import compiling, divergence, params
 
 #: The seed of every run that does not choose one: same seed, same result.
@@ -22,9 +24,8 @@ DEFAULT_SEED = 1
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """argparse's formatter that shows each option's default, except None
-    and a switch's False: there the help says what None means (for
-    --data-dir, the search order of cifar_loader.resolve_data_dir), and
-    "(default: None)" would only confuse."""
+    and a switch's False: there the help says what None means (where a
+    data folder is searched for, say), and "(default: None)" would only confuse."""
 
     def _get_help_string(self, action):
         if action.default is None or action.default is False:
@@ -103,18 +104,18 @@ def add_limit_option(parser):
                         "(a quick try-out; default: all)")
 
 
-def data_parser(doc):
-    """A parser with the data options of every script that trains: where
-    CIFAR-10 is, and how much of it to use (both go to load_cifar10)."""
+def data_parser(doc, add_data_options):
+    """A parser with the data options of every script that trains: where the
+    data is (add_data_options(parser) adds them) and how much of it to use."""
     parser = new_parser(doc)
-    cifar_loader.add_data_dir_option(parser)
+    add_data_options(parser)
     add_limit_option(parser)
     return parser
 
 
-def training_parser(doc, epochs, learning_rate):
+def training_parser(doc, epochs, learning_rate, add_data_options):
     """The knobs both training scripts share, with the article's defaults."""
-    parser = data_parser(doc)
+    parser = data_parser(doc, add_data_options)
     parser.add_argument("--epochs", type=count, default=epochs,
                         help="training epochs (the article's value)")
     parser.add_argument("--learning-rate", type=step_size, default=learning_rate,
@@ -140,18 +141,6 @@ def seed_everything(value=DEFAULT_SEED):
     and train/validation split are fixed (seed 42) already."""
     np.random.seed(value)
     lasagne.random.set_rng(np.random.RandomState(value))
-
-
-def load_cifar10(data_dir=None, limit=None):
-    """Xtr, Ytr, Xte, Yte from cifar_loader (the first limit images of each
-    set, if limit); exits with one line and the fix when the data is bad."""
-    try:
-        Xtr, Ytr, Xte, Yte = cifar_loader.load_dataset(data_dir)
-    except cifar_loader.CifarError as e:
-        sys.exit("error: %s" % e)
-    if limit:
-        Xtr, Ytr, Xte, Yte = Xtr[:limit], Ytr[:limit], Xte[:limit], Yte[:limit]
-    return Xtr, Ytr, Xte, Yte
 
 
 def save_params(net, path):

@@ -5,8 +5,8 @@ BLAS splits it over threads of its own. Beside Theano's OpenMP loops
 (convolution, pooling, element-wise, with openmp = True) those are a second
 set of threads on the same cores: after each loop, OpenMP's threads wait
 spinning for the next while the BLAS's threads want those cores, and a
-dense layer's product right after a pooling loop takes twice as long as
-alone. ParallelDot splits the product's rows into one block per OpenMP
+dense layer's product right after a pooling loop is slower than alone.
+ParallelDot splits the product's rows into one block per OpenMP
 thread, each block a one-thread BLAS call (as Theano's convolution does
 around its loop): one set of threads for the whole step. Products too
 small to share (under MIN_MACS multiply-adds) stay one call.

@@ -72,22 +72,28 @@ def rewrites(speedup):
 def register(gpu):
     """Add the rewrites of every speed-up for this device to Theano's
     optimizer (once), with their tags. gpu: whether Theano's GPU back end runs."""
+    for speedup in SPEEDUPS:
+        if speedup.device != ("cpu" if gpu else "gpu"):
+            register_speedup(speedup.module)
+
+
+def register_speedup(module):
+    """Add one speed-up's rewrites to Theano's optimizer (once), with its
+    tags, on whatever device (a test compares one where it is not the default)."""
     from theano import gof
     from theano.compile import optdb
-    for speedup in SPEEDUPS:
-        if speedup.device == ("cpu" if gpu else "gpu"):
-            continue
-        for name, rewrite in rewrites(speedup).items():
-            tags = ["fast_run", speedup.module, TAG] + [
-                old for old, new in OLD_TAGS.items() if new == name]
-            if isinstance(speedup.where, str):
-                db = optdb[speedup.where]
-                if name not in db.__db__:
-                    db.register(name, rewrite, *tags)
-            elif name not in optdb.__db__:
-                if isinstance(rewrite, gof.LocalOptimizer):  # optdb runs graph-wide passes
-                    rewrite = gof.opt.in2out(rewrite, name=name)
-                optdb.register(name, rewrite, speedup.where, *tags)
+    speedup, = [s for s in SPEEDUPS if s.module == module]
+    for name, rewrite in rewrites(speedup).items():
+        tags = ["fast_run", speedup.module, TAG] + [
+            old for old, new in OLD_TAGS.items() if new == name]
+        if isinstance(speedup.where, str):
+            db = optdb[speedup.where]
+            if name not in db.__db__:
+                db.register(name, rewrite, *tags)
+        elif name not in optdb.__db__:
+            if isinstance(rewrite, gof.LocalOptimizer):  # optdb runs graph-wide passes
+                rewrite = gof.opt.in2out(rewrite, name=name)
+            optdb.register(name, rewrite, speedup.where, *tags)
 
 
 def _tags_in(db, seen):
@@ -106,13 +112,16 @@ def _tags_in(db, seen):
     return tags
 
 
-def check_excluding():
+def check_excluding(excluding=None):
     """One line for each optimizer_excluding tag that turns nothing off (Theano
-    passes over an unknown tag without a word), and for each old tag of ours."""
+    passes over an unknown tag without a word), and for each old tag of ours.
+    excluding: Theano's optimizer_excluding by default."""
     import theano
     from theano.compile import optdb
+    if excluding is None:
+        excluding = theano.config.optimizer_excluding
     known = None
-    for tag in [t for t in theano.config.optimizer_excluding.split(":") if t]:
+    for tag in [t for t in excluding.split(":") if t]:
         if tag in OLD_TAGS:
             new = [s.module for s in SPEEDUPS if OLD_TAGS[tag] in rewrites(s)]
             log.warning("theano_today: optimizer_excluding=%s works for now; the "

@@ -9,9 +9,9 @@ import theano
 import theano.tensor as T
 
 from helpers import cnn_training_step
-from theano_today import batched_conv
+from theano_today import speedups
 
-batched_conv.register()  # on the CPU too, to compare with CorrMM
+speedups.register_speedup("batched_conv")  # on the CPU too, to compare with CorrMM
 inputs, outputs = cnn_training_step(T)
 # Theano's own products both ways (parallel_dot would take batched_conv's Dot22s)
 mode = theano.compile.get_default_mode().excluding("parallel_dot")

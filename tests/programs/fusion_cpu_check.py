@@ -13,9 +13,9 @@ from theano.tensor.elemwise import Elemwise
 
 from bench.fusion_check import nesterov_training, trainer
 from mlp import build_mlp
-from theano_today import fusion
+from theano_today import fusion, speedups
 
-fusion.register()
+speedups.register_speedup("fusion")
 theano.config.on_opt_error = "raise"  # a failing rewrite fails here instead of being skipped
 mode = theano.compile.get_default_mode()
 

@@ -1,6 +1,7 @@
 """2015-style code of one's own: a nolearn net trained after
 `import theano_today`, wherever theano_today was installed. Prints where
-theano_today came from and the predictions' shape."""
+theano_today came from and the predictions' shape, having imported every
+module of the package."""
 import theano_today  # noqa: F401
 
 import numpy as np
@@ -18,4 +19,10 @@ net = NeuralNet(layers=[("input", layers.InputLayer), ("output", layers.DenseLay
                 update_learning_rate=0.1, max_epochs=2, verbose=0)
 net.fit(X_train, y_train)
 print(theano_today.__file__)
+# every module of the package imports here, away from the checkout
+import importlib  # noqa: E402
+import pkgutil  # noqa: E402
+
+for module in pkgutil.iter_modules(theano_today.__path__):
+    importlib.import_module("theano_today." + module.name)
 print(net.predict(X_test).shape)
