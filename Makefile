@@ -4,7 +4,7 @@
 #   make cnn        set up, then train the article's CNN
 #   make gpu-check  set up: ~/.theanorc, then Theano's GPU test
 #   make reproduce  set up, then rebuild the results table in results/
-# make test-fast runs the unit tests alone (pytest -m "not slow"), in seconds;
+# make test-fast runs the linter and the unit tests alone (pytest -m "not slow");
 # make test-lasagne runs Lasagne 0.1's own test suite on this stack.
 #
 # The Python: PYTHON=/path/to/python, else the newest supported one on the
@@ -19,7 +19,7 @@ PY     := $(VENV)/bin/python
 # Theano 1.0.5's build (its versioneer.py) needs names Python 3.12 removed.
 INSTALL_SHIM := $(CURDIR)/theano_today/install_shim
 
-.PHONY: setup mlp cnn gpu-check test test-fast test-lasagne reproduce clean FORCE
+.PHONY: setup mlp cnn gpu-check test test-fast test-lasagne lint reproduce clean FORCE
 
 # The stamp holds the Python version the venv was built with: a different
 # PYTHON rebuilds it, never reuses it.
@@ -56,11 +56,15 @@ reproduce: setup
 	$(PY) reproduce.py
 
 # The tests bring their own configuration (THEANORC): ~/.theanorc is left alone.
-test: $(VENV)/.installed
+test: lint
 	$(PY) -m pytest
 
-test-fast: $(VENV)/.installed
+test-fast: lint
 	$(PY) -m pytest -m "not slow"
+
+# The linter, with the rules of pyproject.toml: in seconds, before the tests.
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
 
 # Lasagne 0.1's own test suite, from its sdist, with theano_today imported first.
 test-lasagne: $(VENV)/.installed

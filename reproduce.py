@@ -95,7 +95,7 @@ def cpu_description():
     model = platform.processor() or "unknown CPU"
     try:
         with open("/proc/cpuinfo") as f:
-            model = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
     return "CPU: %s, %d cores" % (model, os.cpu_count() or 1)

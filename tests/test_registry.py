@@ -52,7 +52,7 @@ def test_theano_today_tag_is_stock_theano(stack):
     inputs, outputs = cnn_training_step(T)
     mode = theano.compile.get_default_mode()
     ours = {"FastMaxPool", "FastMaxPoolGrad", "BiasAdd", "FastCorrMM", "ParallelDot"}
-    names = lambda f: {type(n.op).__name__ for n in f.maker.fgraph.toposort()}  # noqa: E731
+    names = lambda f: {type(n.op).__name__ for n in f.maker.fgraph.toposort()}
     assert ours <= names(theano.function(inputs, outputs, mode=mode))
     stock = names(theano.function(inputs, outputs, mode=mode.excluding(stack.speedups.TAG)))
     assert not ours & stock and {"CorrMM", "MaxPoolGrad", "Dot22"} <= stock

@@ -45,7 +45,7 @@ class SharedDataNeuralNet(NeuralNet):
     slice_batches = True  # False: gather every minibatch by its positions
 
     def _create_iter_funcs(self, layers, objective, update, output_type):
-        inputs = [l for l in layers.values() if isinstance(l, InputLayer)]
+        inputs = [layer for layer in layers.values() if isinstance(layer, InputLayer)]
         if (len(inputs) != 1 or self.regression or self.use_label_encoder
                 or self.custom_scores or self.scores_train or self.scores_valid):
             raise ValueError("SharedDataNeuralNet handles one input layer and "
