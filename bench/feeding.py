@@ -30,14 +30,9 @@ import nolearn.lasagne
 import numpy as np
 
 import cifar_loader
-import ConvolutionNN
-import mlp
+from bench.lab import NETS
 from theano_today import cli, device
 from theano_today.shared_data import SharedDataNeuralNet
-
-#: Each net: the script that defines it (its build function and preprocessing).
-NETS = {"mlp": (mlp, mlp.build_mlp), "cnn": (ConvolutionNN, ConvolutionNN.build_cnn)}
-
 
 class GatheringNeuralNet(SharedDataNeuralNet):
     """SharedDataNeuralNet that gathers every minibatch by its positions."""

@@ -29,7 +29,7 @@ import theano
 import theano.tensor as T
 from theano.tensor.signal.pool import MaxPoolGrad
 
-from bench.vs_pytorch import CONTENDED_CORES, busy_seconds
+from bench.lab import CONTENDED_CORES, busy_seconds
 
 BATCH = 128
 #: the CNN's conv outputs (= pooling inputs): ConvolutionNN.py's layers on 32x32 images

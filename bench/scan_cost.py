@@ -19,7 +19,7 @@ import numpy as np
 import theano
 import theano.tensor as T
 
-from bench.vs_pytorch import CONTENDED_CORES, timed
+from bench.lab import CONTENDED_CORES, timed
 from theano_today import cli
 
 BATCH = 32     # sequences per step

@@ -51,7 +51,7 @@ def burn(seconds):
 
 
 def test_a_repetition_knows_when_others_took_the_cores(stack):
-    from bench import vs_pytorch
+    from bench import lab
 
     def work(X, y):  # a second of our own, meanwhile
         t = time.time()
@@ -61,49 +61,49 @@ def test_a_repetition_knows_when_others_took_the_cores(stack):
     burner = burn(3)
     try:
         time.sleep(0.5)  # let it start
-        rate, others = vs_pytorch.timed(work, range(100), None)
+        rate, others = lab.timed(work, range(100), None)
     finally:
         burner.wait()
     assert 90 <= rate <= 100
-    assert others > vs_pytorch.CONTENDED_CORES  # about one core: the burner
+    assert others > lab.CONTENDED_CORES  # about one core: the burner
 
 
 def test_a_repetition_of_several_passes_counts_them_all(stack):
-    from bench import vs_pytorch
+    from bench import lab
     calls = []
 
     def work(X, y):
         calls.append(len(X))
         time.sleep(0.1)
 
-    rate, _ = vs_pytorch.timed(work, range(10), None, passes=3)
+    rate, _ = lab.timed(work, range(10), None, passes=3)
     assert calls == [10, 10, 10]
     assert 30 / 0.5 < rate <= 30 / 0.3  # 30 samples in a little over 0.3 s
 
 
 def test_contended_rounds_are_shown_apart_and_repeated(stack, monkeypatch):
-    from bench import vs_pytorch
+    from bench import lab
     others = iter([0.0, 0.0, 0.9, 0.0, 0.0, 0.0, 0.0, 0.0])  # round 2 is disturbed
     speeds = iter([100, 50, 10, 5, 100, 50, 100, 50])
-    monkeypatch.setattr(vs_pytorch, "timed",
+    monkeypatch.setattr(lab, "timed",
                         lambda train, X, y, passes: (next(speeds), next(others)))
-    rates, contended = vs_pytorch.repetitions({"theano": None, "pytorch": None}, None, None,
-                                              reps=3, retries=3)
+    rates, contended = lab.repetitions({"theano": None, "pytorch": None}, None, None,
+                                       reps=3, retries=3)
     assert rates == {"theano": [100, 100, 100], "pytorch": [50, 50, 50]}
     assert contended == {"theano": [10], "pytorch": [5]}
     # retries are bounded: then a disturbed round counts
     others = iter([0.9] * 4)
     speeds = iter([1, 2, 3, 4])
-    rates, contended = vs_pytorch.repetitions({"theano": None, "pytorch": None}, None, None,
-                                              reps=1, retries=1)
+    rates, contended = lab.repetitions({"theano": None, "pytorch": None}, None, None,
+                                       reps=1, retries=1)
     assert rates == {"theano": [3], "pytorch": [4]} and contended["theano"] == [1]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("torch") is None,
                     reason="PyTorch is optional (bench/requirements.txt)")
 def test_pytorch_nets_have_the_same_parameters(stack):
-    from bench import vs_pytorch
-    for name, (_, build) in vs_pytorch.NETS.items():
+    from bench import lab, vs_pytorch
+    for name, (_, build) in lab.NETS.items():
         net = build(verbose=0)
         net.initialize_layers()
         theano_count = sum(p.get_value().size for p in net.get_all_params())

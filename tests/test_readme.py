@@ -11,22 +11,22 @@ PAGES = [REPO / "README.md"] + sorted((REPO / "docs").glob("*.md")) + [
     REPO / "results" / "device" / "README.md"]
 
 
-def test_readme_table_is_the_one_reproduce_writes(stack):
-    import reproduce
+def test_readme_table_is_the_one_reproduce_writes():
+    import report
     results = json.loads((REPO / "results" / "results.json").read_text())
-    start, end = reproduce.README_TABLE
+    start, end = report.README_TABLE
     shown = (REPO / "README.md").read_text().split(start)[1].split(end)[0]
-    assert shown == "\n" + reproduce.readme_table(results)
+    assert shown == "\n" + report.readme_table(results)
 
 
-def test_update_readme_rewrites_only_the_table(stack, tmp_path):
-    import reproduce
-    start, end = reproduce.README_TABLE
+def test_update_readme_rewrites_only_the_table(tmp_path):
+    import report
+    start, end = report.README_TABLE
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n\n%s\nold table\n%s\n\nthe rest\n" % (start, end))
     results = json.loads((REPO / "results" / "results.json").read_text())
     results["rows"] = [r for r in results["rows"] if r["run"] == "mlp"]
-    reproduce.update_readme(results, str(readme))
+    report.update_readme(results, str(readme))
     text = readme.read_text()
     assert text.startswith("# Title\n\n%s\n| run |" % start)
     assert text.endswith("%s\n\nthe rest\n" % end)

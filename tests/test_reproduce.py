@@ -12,7 +12,7 @@ import pytest
 
 import cifar_loader
 
-from helpers import REPO, SCRIPT_ENV, run_script
+from helpers import REPO, SCRIPT_ENV, run_python, run_script
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -134,6 +134,7 @@ def test_merge_adds_rows_from_another_machine(quick, tmp_path, stack):
 
 
 def test_each_python_has_its_own_rows(quick, stack):
+    import report
     import reproduce
     assert reproduce.python_tag(reproduce.RESULTS_PYTHON) == ""
     assert reproduce.python_tag((3, 12)) == "-py3.12"
@@ -142,7 +143,7 @@ def test_each_python_has_its_own_rows(quick, stack):
     assert {r["device"] for r in results["rows"]} == {tag}
     other = dict(results["rows"][0], device="cpu%d-py3.99" % os.cpu_count())
     table = {"rows": list(results["rows"])}
-    assert reproduce.merge_row(table, other) is None  # beside, not in place of, the others
+    assert report.merge_row(table, other) is None  # beside, not in place of, the others
     assert len(table["rows"]) == len(results["rows"]) + 1
 
 
@@ -157,8 +158,8 @@ def test_help_shows_real_defaults_only():
 
 # --- what reproduce.py must never do: lose results, or train on the wrong checkpoint ----
 
-def test_a_quick_or_shorter_row_never_replaces_a_complete_one(quick, stack):
-    import reproduce
+def test_a_quick_or_shorter_row_never_replaces_a_complete_one(quick):
+    import report
     _, results = quick
     complete = dict(results["rows"][0], quick=False, epochs=50, epochs_done=50)
     table = {"rows": [complete]}
@@ -166,12 +167,12 @@ def test_a_quick_or_shorter_row_never_replaces_a_complete_one(quick, stack):
                    dict(complete, epochs_done=4, interrupted=True),
                    dict(complete, epochs_done=3, diverged=3),
                    dict(complete, epochs=5, epochs_done=5)]:
-        note = reproduce.merge_row(table, weaker)
+        note = report.merge_row(table, weaker)
         assert table["rows"] == [complete]
         assert note.startswith("results keep the row of %s on %s (50 epochs)"
                                % (complete["run"], complete["device"]))
     better = dict(complete, test_accuracy=0.5)  # a complete run of the same length
-    assert reproduce.merge_row(table, better) is None and table["rows"] == [better]
+    assert report.merge_row(table, better) is None and table["rows"] == [better]
 
 
 def test_merge_of_a_malformed_file_changes_nothing(quick, tmp_path):
@@ -229,6 +230,7 @@ def test_resume_refuses_a_checkpoint_of_another_run_or_a_damaged_one(quick, shar
 
 def test_a_diverged_run_is_recorded_as_diverged(stack, shared_cifar_dir, tmp_path, capsys):
     import mlp
+    import report
     import reproduce
     X, y, Xte, yte = cifar_loader.load_CIFAR10(shared_cifar_dir)
     data = {"mlp": (mlp.preprocess(X), y, mlp.preprocess(Xte), yte)}
@@ -237,7 +239,7 @@ def test_a_diverged_run_is_recorded_as_diverged(stack, shared_cifar_dir, tmp_pat
     assert row["diverged"] == row["epochs_done"] < 5 and not row["interrupted"]
     assert row["test_accuracy"] is None
     assert "diverged at epoch %d" % row["diverged"] in capsys.readouterr().out
-    assert "(diverged)" in reproduce.readme_table({"rows": [dict(
+    assert "(diverged)" in report.readme_table({"rows": [dict(
         row, machine="m", host="h", versions="v", date="d")]})
 
 
@@ -263,3 +265,26 @@ def test_rows_another_run_wrote_meanwhile_are_kept(quick, shared_cifar_dir, tmp_
     rows = json.loads((out / "results.json").read_text())["rows"]
     assert sorted((r["run"], r["host"]) for r in rows) == sorted(
         [(theirs["run"], "the-other-run"), (mine["run"], mine["host"])])
+
+
+def test_the_report_has_the_articles_figures_of_the_scripts_and_runs(stack):
+    import ConvolutionNN
+    import mlp
+    import report
+    import reproduce
+    assert list(report.ARTICLE) == list(reproduce.RUNS)
+    assert report.ARTICLE["mlp"]["accuracy"] == mlp.ARTICLE_ACCURACY
+    assert report.ARTICLE["cnn"]["accuracy"] == ConvolutionNN.ARTICLE_ACCURACY
+
+
+def test_the_report_renders_without_the_training_code(tmp_path):
+    # a fresh interpreter: the store and the report import neither Theano nor the scripts
+    code = ("import json, sys, report; results = report.load_results(%r); "
+            "report.render(%r, results); "
+            "print(sorted(m for m in ('theano', 'theano_today', 'mlp', 'lasagne') if m in sys.modules))"
+            % (str(REPO / "results" / "results.json"), str(tmp_path)))
+    result = run_python("-c", code, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert (tmp_path / "RESULTS.md").read_text() == (REPO / "results" / "RESULTS.md").read_text()
+    assert (tmp_path / "mlp-cpu2-curves.png").stat().st_size > 1000
