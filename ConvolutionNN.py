@@ -72,6 +72,8 @@ def build_cnn(epochs=EPOCHS, learning_rate=LEARNING_RATE, verbose=1,
     )
 
 
+# main() mirrors mlp.py's step for step, on purpose: the article's two
+# scripts differ in their net and settings, not in how they run.
 def main(argv=None):
     args = cli.training_parser(__doc__, EPOCHS, LEARNING_RATE,
                                cifar_loader.add_data_dir_option).parse_args(argv)

@@ -34,6 +34,17 @@ def test_every_cpu_rewrite_is_registered_with_its_tags(stack):
                 assert db.__position__[name] == s.where
 
 
+def test_gpu_rewrites_are_not_registered_on_the_cpu(stack):
+    from theano.compile import optdb
+    speedups = stack.speedups
+    if stack.device.gpu_active():
+        pytest.skip("Theano runs on its GPU back end here")
+    for s in speedups.SPEEDUPS:
+        if s.device == "gpu":
+            db = optdb[s.where] if isinstance(s.where, str) else optdb
+            assert not set(speedups.rewrites(s)) & set(db.__db__), s.module
+
+
 def test_old_tags_still_name_their_rewrites(stack):
     from theano.compile import optdb
     speedups = stack.speedups

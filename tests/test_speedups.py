@@ -400,24 +400,8 @@ def test_batched_conv_equals_corrmm_with_gradients():
     assert result.stdout.strip().endswith("batched conv agrees")
 
 
-def test_batched_conv_is_off_on_the_cpu(stack):
-    from theano.compile import optdb
-    if stack.device.gpu_active():
-        pytest.skip("Theano runs on its GPU back end here")
-    assert "local_batched_conv" not in optdb["stabilize"].__db__
-    assert "local_fast_max_pool_grad" in optdb["specialize_device"].__db__
-    assert "local_fast_max_pool" in optdb["specialize_device"].__db__
-
-
 @pytest.mark.slow
 def test_multi_output_fusion_merges_updates_and_agrees():
     result = run_program("fusion_cpu_check.py")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().endswith("multi-output fusion agrees")
-
-
-def test_multi_output_fusion_is_off_on_the_cpu(stack):
-    from theano.compile import optdb
-    if stack.device.gpu_active():
-        pytest.skip("Theano runs on its GPU back end here")
-    assert "multi_output_fusion_pass" not in optdb.__db__

@@ -74,15 +74,27 @@ def _flip(kern, flip):
     return kern[:, :, ::-1, ::-1] if flip else kern
 
 
-@gof.local_optimizer([AbstractConv2d])
-def local_batched_conv(node):
-    size = _plain_conv(node, AbstractConv2d)
+def _valid_conv(node, op_class):
+    """(image, second input, kh, kw, c, h, w, f, oh, ow) of a forward or
+    weight-gradient node that _plain_conv accepts, else None; the second
+    input is the filters (forward) or the output gradient (its shape[1:]
+    gives f)."""
+    size = _plain_conv(node, op_class)
     if size is None:
         return None
     kh, kw = size
-    img, kern = node.inputs
-    c, h, w, f = _sizes(node.op, img.shape, kern.shape)
-    oh, ow = h - kh + 1, w - kw + 1
+    img, second = node.inputs[:2]
+    second_shape = second.shape if op_class is AbstractConv2d else second.shape[1:]
+    c, h, w, f = _sizes(node.op, img.shape, second_shape)
+    return img, second, kh, kw, c, h, w, f, h - kh + 1, w - kw + 1
+
+
+@gof.local_optimizer([AbstractConv2d])
+def local_batched_conv(node):
+    found = _valid_conv(node, AbstractConv2d)
+    if found is None:
+        return None
+    img, kern, kh, kw, c, h, w, f, oh, ow = found
     weights = _flip(kern, node.op.filter_flip).reshape((f, -1)).T
     out = _correlate(_columns(img, c, kh, kw, oh, ow), weights, oh, ow, f)
     return [tensor.patternbroadcast(out, node.outputs[0].broadcastable)]
@@ -90,13 +102,10 @@ def local_batched_conv(node):
 
 @gof.local_optimizer([AbstractConv2d_gradWeights])
 def local_batched_conv_grad_weights(node):
-    size = _plain_conv(node, AbstractConv2d_gradWeights)
-    if size is None:
+    found = _valid_conv(node, AbstractConv2d_gradWeights)
+    if found is None:
         return None
-    kh, kw = size
-    img, topgrad = node.inputs[:2]
-    c, h, w, f = _sizes(node.op, img.shape, topgrad.shape[1:])
-    oh, ow = h - kh + 1, w - kw + 1
+    img, topgrad, kh, kw, c, h, w, f, oh, ow = found
     grad = topgrad.dimshuffle(1, 0, 2, 3).reshape((f, -1))  # columns (n, i, j), as the rows below
     # -1, not c: a reshape to a constant 1 makes that axis broadcastable,
     # and the weights' type would then need a Rebroadcast node
