@@ -49,10 +49,11 @@ def test_trains_exactly_as_nolearn(data, name, epochs):
     assert len(ours.train_history_) == len(stock.train_history_) == epochs
     for mine, theirs in zip(ours.train_history_, stock.train_history_):
         assert [mine[k] for k in HISTORY_KEYS] == [theirs[k] for k in HISTORY_KEYS]
-    assert len(ours.get_all_params_values()) == len(stock.get_all_params_values()) > 0
-    for mine, theirs in zip(ours.get_all_params_values().values(),
-                            stock.get_all_params_values().values()):
-        assert len(mine) == len(theirs) > 0
+    ours_values, stock_values = ours.get_all_params_values(), stock.get_all_params_values()
+    assert list(ours_values) == list(stock_values)  # the same layers
+    assert sum(len(v) for v in ours_values.values()) > 0
+    for mine, theirs in zip(ours_values.values(), stock_values.values()):
+        assert len(mine) == len(theirs)  # none for the input layer
         for a, b in zip(mine, theirs):
             np.testing.assert_array_equal(a, b)
     # predict() takes new images, as nolearn's does
