@@ -19,8 +19,9 @@ fi
 rm -rf build/Lasagne-0.1
 tar xzf "$SDIST" -C build
 
-# Left out by name: the one test of Theano 0.7's CUDA back end, which
-# Theano 1.0 removed (it imports theano.sandbox.cuda, which needs nose).
+# Left out by name: the one test that lasagne.layers.dnn refuses to import
+# without a GPU and cuDNN; theano_today makes it importable everywhere
+# (theano_today/dnn_layers.py), and the suite's other dnn tests run on it.
 # Its setup.cfg asks for coverage and pep8 plug-ins: -c /dev/null drops it.
 cd build/Lasagne-0.1
 PYTHONPATH="$REPO" THEANORC="$REPO/.theanorc" exec "$PY" -m pytest \

@@ -418,6 +418,124 @@ def test_fix_pkg_resources_stand_in(module, output):
     assert_works(run_program("pkg_resources_gone.py", module, "--fixed"), output)
 
 
+# --- lasagne.layers.dnn and theano.sandbox.cuda (fixes.add_dnn_module) ------------------
+
+@slow
+def test_break_lasagne_dnn_layers_cannot_be_imported():
+    # Lasagne's dnn module imports the removed back end, which asks for nose
+    assert_fails_with(run_program("dnn_import.py"), "No module named 'nose'")
+
+
+@slow
+def test_fix_lasagne_dnn_layers_import_and_the_old_back_end_says_why():
+    result = run_program("dnn_import.py", "--fixed")
+    assert_works(result)
+    layer_module, sandbox = result.stdout.strip().splitlines()
+    assert layer_module == "theano_today.dnn_layers"
+    assert sandbox == "theano.sandbox.cuda: " + NO_SANDBOX_CUDA
+
+
+NO_SANDBOX_CUDA = ("Theano 1.0 removed the old CUDA back end (theano.sandbox.cuda); "
+                   "use device=cuda, its successor (docs/gpu.md)")
+
+
+def dnn_and_standard(stack, dnn_layer, standard_layer, shape=(2, 3, 9, 8), seed=0):
+    """Outputs of a dnn layer and a standard one on the same random input."""
+    import theano
+    from lasagne.layers import InputLayer, get_output
+    rng = np.random.RandomState(seed)
+    x = rng.randn(*shape).astype(theano.config.floatX)
+    outs = []
+    for make in (dnn_layer, standard_layer):
+        inputs = InputLayer((None,) + shape[1:])
+        layer = make(inputs)
+        outs.append((layer, theano.function([inputs.input_var], get_output(layer))(x)))
+    return outs
+
+
+@pytest.mark.parametrize("flip", [False, True])
+@pytest.mark.parametrize("pad", ["valid", "full", "same", 1, (2, 0)])
+@pytest.mark.parametrize("stride", [1, (2, 1)])
+def test_conv2d_dnn_layer_correlates_unless_flipped(stack, flip, pad, stride):
+    """Lasagne's Conv2DDNNLayer: a correlation by default (the filters not
+    turned), a convolution with flip_filters=True; 'same' pads (k-1)//2."""
+    from lasagne.layers import Conv2DLayer
+    from lasagne.layers.dnn import Conv2DDNNLayer
+    rng = np.random.RandomState(1)
+    W = rng.randn(4, 3, 3, 3).astype("float32")
+    b = rng.randn(4).astype("float32")
+    # the standard layer convolves: it reproduces a correlation with turned filters
+    W_std = W if flip else W[:, :, ::-1, ::-1].copy()
+    pad_std = 1 if pad == "same" else pad  # its 'same' crops a full one: only stride 1
+    (dnn, got), (std, want) = dnn_and_standard(
+        stack, lambda inp: Conv2DDNNLayer(inp, 4, 3, stride=stride, pad=pad, W=W, b=b,
+                                        flip_filters=flip, nonlinearity=None),
+        lambda inp: Conv2DLayer(inp, 4, 3, stride=stride, pad=pad_std, W=W_std, b=b,
+                              nonlinearity=None))
+    assert dnn.output_shape == std.output_shape
+    assert got.shape == want.shape == (2,) + dnn.output_shape[1:]
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_conv2d_dnn_layer_by_hand(stack):
+    """One output value, computed by hand: the filter is not turned."""
+    import theano
+    from lasagne.layers import InputLayer, get_output
+    from lasagne.layers.dnn import Conv2DDNNLayer
+    x = np.arange(9, dtype="float32").reshape(1, 1, 3, 3)
+    W = np.arange(4, dtype="float32").reshape(1, 1, 2, 2)  # [[0, 1], [2, 3]]
+    inputs = InputLayer((None, 1, 3, 3))
+    layer = Conv2DDNNLayer(inputs, 1, 2, W=W, b=None, nonlinearity=None)
+    out = theano.function([inputs.input_var], get_output(layer))(x)
+    # top left: 0*0 + 1*1 + 2*3 + 3*4 = 19 (a convolution would give 0*4 + 1*3 + 2*1 + 3*0 = 5)
+    assert out[0, 0, 0, 0] == 19 and out.shape == (1, 1, 2, 2)
+
+
+@pytest.mark.parametrize("mode", ["max", "average_inc_pad", "average_exc_pad"])
+@pytest.mark.parametrize("pool, stride, pad", [(2, None, (0, 0)), (3, 2, (1, 1)), ((2, 3), (1, 2), (0, 1))])
+def test_pool2d_dnn_layer_is_lasagnes_pooling_with_borders_ignored(stack, mode, pool, stride, pad):
+    from lasagne.layers import Pool2DLayer
+    from lasagne.layers.dnn import MaxPool2DDNNLayer, Pool2DDNNLayer
+    (dnn, got), (std, want) = dnn_and_standard(
+        stack, lambda inp: Pool2DDNNLayer(inp, pool, stride, pad, mode=mode),
+        lambda inp: Pool2DLayer(inp, pool, stride, pad, ignore_border=True, mode=mode))
+    assert dnn.output_shape == std.output_shape and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    if mode == "max":
+        (_, got_max), _ = dnn_and_standard(stack, lambda inp: MaxPool2DDNNLayer(inp, pool, stride, pad),
+                                           lambda inp: inp)
+        np.testing.assert_array_equal(got_max, got)
+
+
+def test_dnn_layers_refuse_what_cudnn_did_not_do(stack):
+    from lasagne.layers import InputLayer
+    from lasagne.layers.dnn import Pool2DDNNLayer
+    with pytest.raises(NotImplementedError, match="ignore_border=False"):
+        Pool2DDNNLayer(InputLayer((None, 1, 4, 4)), 2, ignore_border=False)
+    with pytest.raises(ValueError, match="mode must be one of max"):
+        Pool2DDNNLayer(InputLayer((None, 1, 4, 4)), 2, mode="sum")
+
+
+@slow
+def test_a_net_of_dnn_layers_trains_on_the_cpu(stack):
+    """A 2015 model of cuDNN layers, with nolearn: its loss falls."""
+    from lasagne.layers import DenseLayer, InputLayer
+    from lasagne.layers.dnn import Conv2DDNNLayer, MaxPool2DDNNLayer
+    from lasagne.nonlinearities import softmax
+    from nolearn.lasagne import NeuralNet
+    rng = np.random.RandomState(0)
+    X = rng.rand(200, 1, 12, 12).astype("float32")
+    y = (X[:, 0, :6].mean(axis=(1, 2)) > X[:, 0, 6:].mean(axis=(1, 2))).astype("int32")
+    net = NeuralNet(layers=[(InputLayer, dict(shape=(None, 1, 12, 12))),
+                            (Conv2DDNNLayer, dict(num_filters=8, filter_size=3, pad="same")),
+                            (MaxPool2DDNNLayer, dict(pool_size=2)),
+                            (DenseLayer, dict(num_units=2, nonlinearity=softmax))],
+                    update_learning_rate=0.1, max_epochs=20, verbose=0)
+    net.fit(X, y)
+    losses = [row["train_loss"] for row in net.train_history_]
+    assert len(losses) == 20 and losses[-1] < 0.8 * losses[0], losses
+
+
 # --- blas.ldflags (blas.choose_blas_flags) ---------------------------------------------
 
 @slow

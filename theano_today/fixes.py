@@ -16,6 +16,7 @@ the mend.
   sklearn.cross_validation     -> add_cross_validation_module()
   sklearn.grid_search          -> add_grid_search_module()
   theano.scan's C fails to build -> use_python_scan()
+  lasagne.layers.dnn, theano.sandbox.cuda cannot import -> add_dnn_module()
   numpy.distutils gone (3.12)   -> add_numpy_distutils_module()
   imp gone (3.12)               -> add_imp_module()
 
@@ -36,7 +37,9 @@ the missing blas.ldflags (blas.choose_blas_flags), the 2015 device name
 import collections
 import collections.abc
 import functools
+import importlib.abc
 import importlib.machinery
+import importlib.util
 import sys
 import types
 import warnings
@@ -347,6 +350,46 @@ def add_pkg_resources_stub():
     sys.modules["pkg_resources"] = module
 
 
+# --- cuDNN layers and the old CUDA back end ----------------------------------------------
+
+#: What `import theano.sandbox.cuda` says: Theano 1.0 has no such back end.
+NO_SANDBOX_CUDA = ("Theano 1.0 removed the old CUDA back end (theano.sandbox.cuda); "
+                   "use device=cuda, its successor (docs/gpu.md)")
+
+
+class _DnnFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports lasagne.layers.dnn as theano_today.dnn_layers's classes, and
+    refuses theano.sandbox.cuda with NO_SANDBOX_CUDA."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname == "theano.sandbox.cuda" or fullname.startswith("theano.sandbox.cuda."):
+            raise ImportError(NO_SANDBOX_CUDA, name=fullname)
+        if fullname == "lasagne.layers.dnn":
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return None  # a plain module
+
+    def exec_module(self, module):
+        from theano_today import dnn_layers
+        module.__doc__ = dnn_layers.__doc__
+        module.__all__ = list(dnn_layers.__all__)
+        for name in dnn_layers.__all__ + ["POOL_MODES"]:
+            setattr(module, name, getattr(dnn_layers, name))
+
+
+def add_dnn_module():
+    """Lasagne's dnn layers wrap the old CUDA back end's cuDNN ops, which
+    Theano 1.0 removed: `import lasagne.layers.dnn` fails (importing
+    theano.sandbox.cuda, which asks for nose), on every machine. Importing it
+    gives theano_today.dnn_layers' classes instead (same names, arguments and
+    semantics, on Theano's own convolution and pooling); theano.sandbox.cuda
+    fails with one line saying what replaced it."""
+    if not any(isinstance(finder, _DnnFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _DnnFinder())
+
+
 # --- theano.scan --------------------------------------------------------------------
 
 def use_python_scan():
@@ -479,6 +522,7 @@ def apply():
     add_cross_validation_module()
     add_grid_search_module()
     use_python_scan()
+    add_dnn_module()
     add_numpy_distutils_module()
     add_imp_module()
     # Lasagne 0.1 still passes conv2d's old argument name, and Theano says so
