@@ -418,6 +418,51 @@ def test_fix_pkg_resources_stand_in(module, output):
     assert_works(run_program("pkg_resources_gone.py", module, "--fixed"), output)
 
 
+# --- scikit-learn's removed loaders (fixes.add_removed_loaders) --------------------------
+
+@slow
+def test_break_removed_sklearn_loaders_fail_at_import():
+    assert_fails_with(run_program("removed_loaders.py"), "`load_boston` has been removed")
+
+
+@slow
+def test_fix_removed_sklearn_loaders_import_and_say_what_to_use():
+    result = run_program("removed_loaders.py", "--fixed")
+    assert_works(result)
+    boston, mldata = result.stdout.strip().splitlines()
+    assert boston.startswith("RemovedError: load_boston was removed in scikit-learn 1.2")
+    assert "fetch_california_housing" in boston
+    assert mldata.startswith("RemovedError: fetch_mldata was removed") and "fetch_openml" in mldata
+
+
+def test_removed_loaders_leave_the_others_alone(stack):
+    import sklearn.datasets
+    assert sklearn.datasets.load_iris().data.shape == (150, 4)
+    assert set(stack.fixes.REMOVED_LOADERS) <= set(vars(sklearn.datasets))
+
+
+# --- numpy's stacking functions and generators (fixes.stack_iterables) -------------------
+
+@pytest.mark.parametrize("name", ["vstack", "hstack", "stack", "dstack", "column_stack"])
+def test_break_and_fix_stacking_a_generator(stack, name):
+    stacking = getattr(np, name)
+    rows = [np.arange(3.0) + i for i in range(4)]
+    with pytest.raises(TypeError, match="sequence"):  # numpy >= 1.24 itself
+        stacking.__wrapped__(row for row in rows)
+    got = stacking(row for row in rows)
+    want = stacking.__wrapped__(rows)
+    assert got.shape == want.shape and np.array_equal(got, want)
+
+
+def test_stacking_is_numpys_for_everything_else(stack):
+    rows = (np.ones((2, 3)), np.zeros((2, 3)))
+    for args, kwargs in [((rows,), {}), ((list(rows),), {"axis": 2}), ((np.ones((2, 3)),), {})]:
+        assert np.array_equal(np.stack(*args, **kwargs), np.stack.__wrapped__(*args, **kwargs))
+    with pytest.raises(ValueError):  # shapes that do not stack: numpy's own error
+        np.vstack(iter([np.ones(2), np.ones(3)]))
+    assert np.vstack.__name__ == "vstack" and np.vstack.__doc__ == np.vstack.__wrapped__.__doc__
+
+
 # --- lasagne.layers.dnn and theano.sandbox.cuda (fixes.add_dnn_module) ------------------
 
 @slow

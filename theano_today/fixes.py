@@ -15,6 +15,8 @@ the mend.
   theano...signal.downsample   -> add_downsample_module()
   sklearn.cross_validation     -> add_cross_validation_module()
   sklearn.grid_search          -> add_grid_search_module()
+  sklearn's removed loaders    -> add_removed_loaders()   (import; a call says what to use)
+  np.vstack(generator) refused  -> stack_iterables()
   theano.scan's C fails to build -> use_python_scan()
   lasagne.layers.dnn, theano.sandbox.cuda cannot import -> add_dnn_module()
   numpy.distutils gone (3.12)   -> add_numpy_distutils_module()
@@ -287,6 +289,97 @@ def add_grid_search_module():
     sys.modules[module.__name__] = module
 
 
+#: scikit-learn's data set loaders that 2015 scripts import and that are gone:
+#: name -> what the call says (when it went, and what to use).
+REMOVED_LOADERS = {
+    "load_boston": "load_boston was removed in scikit-learn 1.2 (the data set has an "
+                   "ethical problem); use fetch_california_housing, or "
+                   "fetch_openml(name='boston', version=1) for the same data",
+    "fetch_mldata": "fetch_mldata was removed in scikit-learn 0.22 (mldata.org is gone); "
+                    "use fetch_openml, e.g. fetch_openml('mnist_784', version=1) for MNIST",
+    "load_mlcomp": "load_mlcomp was removed in scikit-learn 0.19 (mlcomp.org is gone); "
+                   "use fetch_20newsgroups for its 20 newsgroups",
+}
+
+
+class RemovedError(RuntimeError):
+    """A removed function of the 2015 stack was called; the message says what to use."""
+
+
+def _removed_loader(name):
+    def removed(*args, **kwargs):
+        raise RemovedError(REMOVED_LOADERS[name])
+    removed.__name__ = name
+    removed.__doc__ = "Stand-in (theano_today): " + REMOVED_LOADERS[name] + "."
+    return removed
+
+
+class _AfterImport(importlib.abc.MetaPathFinder):
+    """Runs a mend on a module right after it is imported (the mend then
+    costs nothing to programs that never import it): {name: mend(module)}."""
+
+    def __init__(self, mends):
+        self.mends = mends
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.mends:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+        if spec is None or spec.loader is None:
+            return spec
+        load, mend = spec.loader.exec_module, self.mends[fullname]
+
+        def exec_and_mend(module):
+            load(module)
+            mend(module)
+        spec.loader.exec_module = exec_and_mend
+        return spec
+
+
+def _add_removed_loaders(datasets):
+    for name in REMOVED_LOADERS:
+        if name not in vars(datasets):
+            setattr(datasets, name, _removed_loader(name))
+
+
+def add_removed_loaders():
+    """2015 scripts import scikit-learn's loaders of data sets since removed
+    (load_boston, fetch_mldata) at the top, whether a run calls them or not;
+    today's sklearn.datasets refuses the import with a page of text. They
+    import again, and a call raises RemovedError: one line saying what to use."""
+    if "sklearn.datasets" in sys.modules:
+        _add_removed_loaders(sys.modules["sklearn.datasets"])
+    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
+        sys.meta_path.insert(0, _AfterImport({"sklearn.datasets": _add_removed_loaders}))
+
+
+# --- numpy's stacking functions and iterables ----------------------------------------
+
+#: numpy's functions that took any iterable of arrays until numpy 1.24.
+STACKING = ("vstack", "hstack", "stack", "dstack", "column_stack", "row_stack")
+
+
+def _accepting_iterables(stack):
+    @functools.wraps(stack)
+    def stacked(arrays, *args, **kwargs):
+        if not isinstance(arrays, (list, tuple, np.ndarray)) and hasattr(arrays, "__iter__"):
+            arrays = list(arrays)  # a generator, map, ...: what numpy < 1.24 took
+        return stack(arrays, *args, **kwargs)
+    stacked.accepts_iterables = True
+    return stacked
+
+
+def stack_iterables():
+    """numpy >= 1.24 refuses a generator in np.vstack, np.hstack, np.stack
+    ("arrays to stack must be passed as a sequence type"), which 2015 code
+    (nolearn's tests among it) passes: they take one again, as a list; every
+    other argument goes to numpy as it was."""
+    for name in STACKING:
+        stack = getattr(np, name, None)
+        if stack is not None and not getattr(stack, "accepts_iterables", False):
+            setattr(np, name, _accepting_iterables(stack))
+
+
 # --- nolearn's NeuralNet as a scikit-learn estimator ----------------------------------
 
 def add_neuralnet_params():
@@ -521,6 +614,8 @@ def apply():
     add_downsample_module()
     add_cross_validation_module()
     add_grid_search_module()
+    add_removed_loaders()
+    stack_iterables()
     use_python_scan()
     add_dnn_module()
     add_numpy_distutils_module()
