@@ -5,7 +5,8 @@
 #   make gpu-check  set up: ~/.theanorc, then Theano's GPU test
 #   make reproduce  set up, then rebuild the results table in results/
 # make test-fast runs the linter and the unit tests alone (pytest -m "not slow");
-# make test-lasagne runs Lasagne 0.1's own test suite on this stack.
+# make test-lasagne and make test-nolearn run Lasagne 0.1's and nolearn 0.6.1's
+# own test suites on this stack.
 #
 # The Python: PYTHON=/path/to/python, else the newest supported one on the
 # PATH that runs (a pyenv shim of a version not selected does not).
@@ -19,7 +20,7 @@ PY     := $(VENV)/bin/python
 # Theano 1.0.5's build (its versioneer.py) needs names Python 3.12 removed.
 INSTALL_SHIM := $(CURDIR)/theano_today/install_shim
 
-.PHONY: setup mlp cnn gpu-check test test-fast test-lasagne lint reproduce clean FORCE
+.PHONY: setup mlp cnn gpu-check test test-fast test-lasagne test-nolearn lint reproduce clean FORCE
 
 # The stamp holds the Python version the venv was built with: a different
 # PYTHON rebuilds it, never reuses it.
@@ -69,6 +70,10 @@ lint: $(VENV)/.installed
 # Lasagne 0.1's own test suite, from its sdist, with theano_today imported first.
 test-lasagne: $(VENV)/.installed
 	tests/lasagne_suite.sh $(PY)
+
+# nolearn 0.6.1's own test suite, from ../shared (NOLEARN_TESTS=DIR elsewhere), likewise.
+test-nolearn: $(VENV)/.installed
+	tests/nolearn_suite.sh $(PY)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

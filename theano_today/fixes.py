@@ -16,6 +16,7 @@ the mend.
   sklearn.cross_validation     -> add_cross_validation_module()
   sklearn.grid_search          -> add_grid_search_module()
   sklearn's removed loaders    -> add_removed_loaders()   (import; a call says what to use)
+  Lasagne 0.2.dev1's names     -> add_lasagne_dev_api()   (BatchNormLayer, batch_norm)
   np.vstack(generator) refused  -> stack_iterables()
   theano.scan's C fails to build -> use_python_scan()
   lasagne.layers.dnn, theano.sandbox.cuda cannot import -> add_dnn_module()
@@ -336,6 +337,19 @@ class _AfterImport(importlib.abc.MetaPathFinder):
         return spec
 
 
+_AFTER_IMPORT = _AfterImport({})
+
+
+def _after_import(name, mend):
+    """mend(module) once module name is imported: now if it is already."""
+    if name in sys.modules:
+        mend(sys.modules[name])
+        return
+    _AFTER_IMPORT.mends[name] = mend
+    if _AFTER_IMPORT not in sys.meta_path:
+        sys.meta_path.insert(0, _AFTER_IMPORT)
+
+
 def _add_removed_loaders(datasets):
     for name in REMOVED_LOADERS:
         if name not in vars(datasets):
@@ -347,10 +361,26 @@ def add_removed_loaders():
     (load_boston, fetch_mldata) at the top, whether a run calls them or not;
     today's sklearn.datasets refuses the import with a page of text. They
     import again, and a call raises RemovedError: one line saying what to use."""
-    if "sklearn.datasets" in sys.modules:
-        _add_removed_loaders(sys.modules["sklearn.datasets"])
-    elif not any(isinstance(f, _AfterImport) for f in sys.meta_path):
-        sys.meta_path.insert(0, _AfterImport({"sklearn.datasets": _add_removed_loaders}))
+    _after_import("sklearn.datasets", _add_removed_loaders)
+
+
+# --- Lasagne's development API -------------------------------------------------------
+
+def _add_lasagne_dev_names(layers):
+    from theano_today import lasagne_dev  # imports lasagne.layers: now there
+    for module in (layers, sys.modules.get("lasagne.layers.normalization")):
+        for name in lasagne_dev.__all__:
+            if module is not None and not hasattr(module, name):
+                setattr(module, name, getattr(lasagne_dev, name))
+    lasagne_dev.add_recurrent_indices()
+
+
+def add_lasagne_dev_api():
+    """Code of late 2015 and 2016, nolearn 0.6.1's own tests among it, imports
+    names of Lasagne's development version that PyPI's Lasagne 0.1 lacks
+    (BatchNormLayer, batch_norm): lasagne.layers gets theano_today.lasagne_dev's,
+    right after it is imported."""
+    _after_import("lasagne.layers", _add_lasagne_dev_names)
 
 
 # --- numpy's stacking functions and iterables ----------------------------------------
@@ -615,6 +645,7 @@ def apply():
     add_cross_validation_module()
     add_grid_search_module()
     add_removed_loaders()
+    add_lasagne_dev_api()
     stack_iterables()
     use_python_scan()
     add_dnn_module()
