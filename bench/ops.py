@@ -4,15 +4,15 @@
     python -m bench.ops --ops pool_grad --reps 7
 
 pool_grad  the max-pooling gradient at the CNN's three pooling shapes (batch
-           128): fast_max_pool_grad against Theano's MaxPoolGrad, with the
+           128): pooling's FastMaxPoolGrad against Theano's MaxPoolGrad, with the
            fast op's memory rate (bytes it reads and writes / time), and a
            plain copy's.
 bias_grad  the conv layers' bias gradients, per-channel sums of the output
-           gradient: bias_grad_dot against Theano's Sum (float64 sums).
+           gradient: bias_grad against Theano's Sum (float64 sums).
 bias_add   the conv layers' bias added to their output, in place as in the
            training step: bias_add against Theano's broadcasting Elemwise.
 conv       the conv layers' convolution and both its gradients (CorrMM):
-           corrmm_copies against Theano's im2col and col2im loops.
+           corrmm against Theano's im2col and col2im loops.
 
 Each repetition times both versions in turn (the median of --calls calls
 each) and measures how many cores other processes took meanwhile (from
@@ -48,7 +48,7 @@ def pool_grad_case(shape):
         axis=(3, 5))
     # x and gx, then z and gz (a quarter of x each)
     moved = 4 * (2 * data.size + 2 * maxima.size)
-    return [x, z, gz], grad, "fast_max_pool_grad", [data, maxima, rng.randn(
+    return [x, z, gz], grad, "pooling", [data, maxima, rng.randn(
         *maxima.shape).astype("float32")], moved
 
 
@@ -59,7 +59,7 @@ def bias_grad_case(shape):
     out = g + b.dimshuffle("x", 0, "x", "x")
     grad = T.grad((out * g).sum(), b)  # the sum of g over axes 0, 2, 3
     data = [np.random.RandomState(1).randn(*shape).astype("float32")]
-    return [g], grad, "bias_grad_dot", data, 4 * int(np.prod(shape))
+    return [g], grad, "bias_grad", data, 4 * int(np.prod(shape))
 
 
 def bias_add_case(shape):
@@ -88,7 +88,7 @@ def conv_case(shape):
     grads = T.grad((out * g).sum(), [x, w])
     data = [rng.randn(n, c, oh + k - 1, ow + k - 1).astype("float32"),
             rng.randn(*shape).astype("float32")]
-    return [x, g], [out] + grads, "corrmm_copies", data, None
+    return [x, g], [out] + grads, "corrmm", data, None
 
 
 CASES = {"pool_grad": pool_grad_case, "bias_grad": bias_grad_case, "bias_add": bias_add_case,
