@@ -50,7 +50,9 @@ class FastMaxPool(OpenMPOp):
 
     def infer_shape(self, node, shapes):
         n, c, h, w = shapes[0]
-        return [(n, c, h // self.ws[0], w // self.ws[1])]
+        # int64 divisors: under numpy 2's rules a plain int of 4096 made Theano's
+        # shape a float64, which its shape inference refuses
+        return [(n, c, h // np.int64(self.ws[0]), w // np.int64(self.ws[1]))]
 
     def perform(self, node, inputs, outputs):
         x, = inputs
