@@ -1,13 +1,15 @@
-"""What theano.scan costs where its compiled loop is gone.
+"""What theano.scan costs, compiled or in Python.
 
 Theano 1.0.5's compiled scan loop (C from Cython 0.28) does not build on
-Python 3.11 and later, and theano_today runs scan's loop in Python there
-(fixes.use_python_scan). This times a training step of an LSTM (Lasagne's
-LSTMLayer, the recurrent layer of 2015 code) once through theano.scan and
-once unrolled (unroll_scan=True: no scan, every time step in the graph),
-and scan's bare loop: a running sum, per iteration.
+Python 3.11 and later as it is; theano_today builds it mended there
+(theano_today/scan_c.py), and runs scan's Python loop where that fails.
+This times a training step of an LSTM (Lasagne's LSTMLayer, the recurrent
+layer of 2015 code) once through theano.scan and once unrolled
+(unroll_scan=True: no scan, every time step in the graph), and scan's bare
+loop: a running sum, per iteration.
 
     python -m bench.scan_cost [--steps 20] [--length 20] [--rounds 3]
+    python -m bench.scan_cost --python-loop     # scan's Python loop, to compare
 """
 import sys
 import time
@@ -49,9 +51,12 @@ def running_sum():
 
 
 def loop_kind():
-    if sys.modules.get("theano.scan_module.scan_perform_ext") is None:
-        return "Python (Theano's compiled loop does not build on Python %d.%d)" % sys.version_info[:2]
-    return "compiled (Cython)"
+    """Which loop the scans compiled so far run (after one has run)."""
+    ext = sys.modules.get("theano.scan_module.scan_perform_ext")
+    if ext is None:
+        return "Python"
+    return "compiled (Cython 0.28's C%s)" % (", mended by theano_today.scan_c"
+                                            if sys.version_info >= (3, 11) else "")
 
 
 def main():
@@ -61,15 +66,19 @@ def main():
     parser.add_argument("--length", type=cli.count, default=20, help="time steps per sequence")
     parser.add_argument("--rounds", type=cli.count, default=3,
                         help="rounds, scan and unrolled alternating; the best counts")
+    parser.add_argument("--python-loop", action="store_true",
+                        help="run scan's Python loop instead of its compiled one")
     args = parser.parse_args()
+    if args.python_loop:  # Theano falls back to its Python loop without this module
+        sys.modules["theano.scan_module.scan_perform_ext"] = None
 
     rng = np.random.RandomState(0)
     X = rng.rand(BATCH, args.length, FEATURES).astype(theano.config.floatX)
     y = rng.randint(0, 10, BATCH).astype("int32")
-    print("scan loop: %s" % loop_kind())
     print("compiling the LSTM step twice ...", file=sys.stderr)
     steps = {"scan": lstm_step(args.length, unroll=False),
              "unrolled": lstm_step(args.length, unroll=True)}
+    print("scan loop: %s" % loop_kind())
     best = {name: float("inf") for name in steps}
     contended = 0
     for _ in range(args.rounds):

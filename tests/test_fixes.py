@@ -313,8 +313,31 @@ def test_break_theano_scan_does_not_compile():
 
 
 @slow
-def test_fix_theano_scan_runs_its_python_loop():
-    assert_works(run_program("scan.py", "--fixed"), "[0.0, 1.0, 3.0, 6.0, 10.0]")
+def test_fix_theano_scan_runs_its_compiled_loop():
+    result = run_program("scan.py", "--fixed")
+    assert_works(result, "compiled")
+    assert result.stdout.splitlines()[0] == "[0.0, 1.0, 3.0, 6.0, 10.0]"
+
+
+@slow
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="Theano's own loop builds before 3.11")
+def test_scan_without_a_compiler_runs_the_python_loop_and_says_so():
+    result = run_program("scan.py", "--fixed", "--no-compiler")
+    assert_works(result, "python")
+    assert result.stdout.splitlines()[0] == "[0.0, 1.0, 3.0, 6.0, 10.0]"
+    notes = [line for line in result.stderr.splitlines() if "Python loop" in line]
+    assert len(notes) == 1 and "g++: not found" in notes[0], result.stderr
+
+
+@slow
+def test_scan_loops_compiled_and_python_agree():
+    assert_works(run_program("scan_loops_agree.py"), "scan loops agree")
+
+
+def test_scan_mends_refuse_another_c_file(stack):
+    from theano_today import scan_c
+    with pytest.raises(scan_c.MendError, match="not Theano 1.0.5's"):
+        scan_c.mended_source("int main() {}", numpy2=False)
 
 
 

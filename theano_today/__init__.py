@@ -6,7 +6,10 @@ Import it first, before theano, lasagne or nolearn::
     import theano
 
 Importing it applies, once:
-  fixes         the breaks of the 2015 stack, one function each
+  fixes         the breaks of the 2015 stack, one function each; what some
+                of them put in place is its own module: dnn_layers
+                (lasagne.layers.dnn), lasagne_dev (Lasagne 0.2.dev1's
+                BatchNormLayer, ...), scan_c (theano.scan's compiled loop)
   settings      the settings Theano will read; one line for one it refuses
   blas          the BLAS Theano links (the OpenBLAS pip installs) and its threads
   device        the CPU where the GPU back end is missing
@@ -18,6 +21,7 @@ graph rewrites, each tagged with its module's name and all with
 Not applied, but there to use:
   shared_data   SharedDataNeuralNet: nolearn's NeuralNet, data stored on the device once per fit
   cli           the command line of a training script (the tutorial's share it)
+  params        parameter files that run no code; divergence: a nan loss stops training
 """
 import sys
 

@@ -8,8 +8,9 @@ import theano_today  # noqa: F401
 from theano_today import fixes
 
 if "--fixed" not in sys.argv:
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, fixes._DnnFinder)]
+    fixes._STAND_INS.fills.pop("lasagne.layers.dnn")
     sys.modules.pop("lasagne.layers.dnn", None)  # imported already, by nolearn
+    sys.meta_path.remove(fixes._STAND_INS)  # theano.sandbox.cuda as Theano has it
 from lasagne.layers.dnn import Conv2DDNNLayer  # noqa: E402
 
 print(Conv2DDNNLayer.__module__)
