@@ -17,7 +17,7 @@ import types
 import numpy as np
 import pytest
 
-from helpers import PROGRAMS, REPO, run_program, run_python
+from helpers import PROGRAMS, REPO, bright_top_half, run_program, run_python
 
 
 def assert_fails_with(result, error):
@@ -591,9 +591,7 @@ def test_a_net_of_dnn_layers_trains_on_the_cpu(stack):
     from lasagne.layers.dnn import Conv2DDNNLayer, MaxPool2DDNNLayer
     from lasagne.nonlinearities import softmax
     from nolearn.lasagne import NeuralNet
-    rng = np.random.RandomState(0)
-    X = rng.rand(200, 1, 12, 12).astype("float32")
-    y = (X[:, 0, :6].mean(axis=(1, 2)) > X[:, 0, 6:].mean(axis=(1, 2))).astype("int32")
+    X, y = bright_top_half(seed=0)
     net = NeuralNet(layers=[(InputLayer, dict(shape=(None, 1, 12, 12))),
                             (Conv2DDNNLayer, dict(num_filters=8, filter_size=3, pad="same")),
                             (MaxPool2DDNNLayer, dict(pool_size=2)),

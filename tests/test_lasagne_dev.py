@@ -4,7 +4,7 @@ values on small inputs, gradients, and a batch-normalised CNN that trains."""
 import numpy as np
 import pytest
 
-from helpers import run_program
+from helpers import bright_top_half, run_program
 
 slow = pytest.mark.slow
 
@@ -128,9 +128,7 @@ def test_a_batch_normalised_cnn_of_2016_trains(stack):
                                 batch_norm)
     from lasagne.nonlinearities import softmax
     from nolearn.lasagne import NeuralNet
-    rng = np.random.RandomState(0)
-    X = rng.rand(200, 1, 12, 12).astype("float32")
-    y = (X[:, 0, :6].mean(axis=(1, 2)) > X[:, 0, 6:].mean(axis=(1, 2))).astype("int32")
+    X, y = bright_top_half(seed=0)
     layer = InputLayer((None, 1, 12, 12))
     layer = batch_norm(Conv2DLayer(layer, 8, 3, pad=1))
     layer = MaxPool2DLayer(layer, 2)
