@@ -180,6 +180,7 @@ def main(argv=None):
               torch.__version__, args.threads, BATCH, args.batches, args.reps,
               ", ".join("%s %d" % (name, PASSES[name]) for name in args.nets)))
     n = args.batches * BATCH
+    peak = sgemm_gflops()  # the rate the CNN's is compared with, printed at the end
     ratios, notes = {}, {}
     for name in args.nets:
         X, y, _, _ = cifar_loader.load_or_exit(args.data_dir, limit=n)
@@ -207,13 +208,12 @@ def main(argv=None):
             if contended["theano"] else ""))
         if name == "cnn":
             flops = cnn_flops_per_sample()
-            peak = sgemm_gflops()
             print("cnn: %.1f MFLOP per training image; achieved theano %.1f GFLOP/s "
                   "(%.0f%% of its BLAS's SGEMM), pytorch %.1f GFLOP/s" % (
                       flops / 1e6, med["theano"] * flops / 1e9,
                       100 * med["theano"] * flops / 1e9 / peak, med["pytorch"] * flops / 1e9))
     print("Theano's BLAS: %s; a 2048x2048 SGEMM through it: %.0f GFLOP/s (OPENBLAS_NUM_THREADS=%s, "
-          "OPENBLAS_CORETYPE=%s)" % (blas.name(), sgemm_gflops(), os.environ.get(
+          "OPENBLAS_CORETYPE=%s)" % (blas.name(), peak, os.environ.get(
               "OPENBLAS_NUM_THREADS", "unset: all cores"), os.environ.get("OPENBLAS_CORETYPE", "unset")))
     print(blas_description())
     print("ratio theano/pytorch: " + " ".join(

@@ -58,9 +58,9 @@ def system_openblas():
 
 
 def _pip_flags(library):
-    """blas.ldflags for the pip OpenBLAS (Theano adds the -rpath itself),
-    and the gcc.cxxflags that rename Theano's calls; None where its path, or
-    this package's, has a space, which Theano's flags cannot hold."""
+    """blas.ldflags for the pip OpenBLAS (Theano adds the -rpath itself);
+    None where its path, or that of HEADER (which renames Theano's calls
+    through gcc.cxxflags), has a space, which Theano's flags cannot hold."""
     lib_dir, name = os.path.split(library)
     if settings.has_space(lib_dir) or settings.has_space(HEADER):
         return None
@@ -73,13 +73,14 @@ def choose_blas_flags():
     wanted = settings.setting("blas.ldflags")
     if wanted is not None and wanted.strip() != "-lopenblas":
         return wanted  # the user's choice (a path, MKL, '' for Theano's own): it wins
+    # the compiler is asked (a process) only where it decides, and once
     if wanted and system_openblas():
         return wanted  # -lopenblas, named and installed
     library = pip_openblas()
     chosen = _pip_flags(library) if library else None
     if chosen:
         settings.include_in_c_code(HEADER)
-    elif system_openblas():
+    elif not wanted and system_openblas():  # named: already known to be missing
         chosen = "-lopenblas"
     else:
         chosen = ""

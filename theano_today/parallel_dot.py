@@ -31,14 +31,16 @@ MIN_MACS = 1 << 18
 
 
 def _blas_threads():
-    """(get, set) of the linked BLAS's thread count as C expressions, as
-    Theano's convolution names them (corr.py); ('0', '') where unknown."""
+    """(get, set, declarations) of the linked BLAS's thread count: C
+    expressions and the header text that declares them, chosen by name as
+    Theano's convolution does (corr.py); ('0', '', '') where unknown."""
     ldflags = theano.config.blas.ldflags
     if "openblas" in ldflags:
-        return "openblas_get_num_threads()", "openblas_set_num_threads"
+        return ("openblas_get_num_threads()", "openblas_set_num_threads",
+                blas_headers.openblas_threads_text())
     if "mkl" in ldflags:
-        return "mkl_get_max_threads()", "mkl_set_num_threads"
-    return "0", ""
+        return "mkl_get_max_threads()", "mkl_set_num_threads", blas_headers.mkl_threads_text()
+    return "0", "", ""
 
 
 class ParallelDot(OpenMPOp):
@@ -75,15 +77,10 @@ class ParallelDot(OpenMPOp):
         return blas.ldflags(libs=False, include_dir=True)
 
     def c_support_code(self):
-        code = blas_headers.blas_header_text()
-        if "openblas" in theano.config.blas.ldflags:
-            code += blas_headers.openblas_threads_text()
-        elif "mkl" in theano.config.blas.ldflags:
-            code += blas_headers.mkl_threads_text()
-        return code
+        return blas_headers.blas_header_text() + _blas_threads()[2]
 
     def c_code_cache_version(self):
-        return (1, self.openmp, MIN_MACS) + tuple(_blas_threads())
+        return (1, self.openmp, MIN_MACS) + _blas_threads()[:2]
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, y, alpha = inputs
@@ -92,7 +89,7 @@ class ParallelDot(OpenMPOp):
         dtype = node.outputs[0].dtype
         ctype, gemm, typenum = {"float32": ("float", "sgemm_", "NPY_FLOAT32"),
                                 "float64": ("double", "dgemm_", "NPY_FLOAT64")}[dtype]
-        get_threads, set_threads = _blas_threads()
+        get_threads, set_threads, _ = _blas_threads()
         if self.openmp:
             max_threads, omp = "omp_get_max_threads()", "#pragma omp parallel for schedule(static)"
         else:
