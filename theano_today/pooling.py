@@ -127,62 +127,43 @@ class FastMaxPool(OpenMPOp):
         """ % locals()
 
 
-# Values per replicated array on the thread's stack (8 KB of float32): rows
-# are done in chunks of whole windows, so a row of any length is safe (a
-# 2**20-long row once took 8 MB of stack and crashed the process).
-_STACK_VALUES = 2048
+# FastMaxPoolGrad's loop. Whether an input equals its window's maximum is
+# data, not control: a branch on it was mispredicted at about every other
+# value, and the compiler could not vectorize the rows, so the gradient is
+# chosen with a bit mask (all ones where equal, all zeros elsewhere: +0.0).
+_GRAD_WINDOWS = """
+static inline float tt_pool_pick(bool hit, float g) {
+    npy_uint32 bits;
+    memcpy(&bits, &g, sizeof bits);
+    bits &= (npy_uint32)0 - (npy_uint32)hit;
+    memcpy(&g, &bits, sizeof g);
+    return g;
+}
+static inline double tt_pool_pick(bool hit, double g) {
+    npy_uint64 bits;
+    memcpy(&bits, &g, sizeof bits);
+    bits &= (npy_uint64)0 - (npy_uint64)hit;
+    memcpy(&g, &bits, sizeof g);
+    return g;
+}
+template <typename T>
+static inline T tt_pool_pick(bool hit, T g) { return hit ? g : 0; }
 
-
-def _grad_rows(x, z, gz, gx, wh, ww):
-    """The C loop of FastMaxPoolGrad over one image plane: go, the plane's
-    gradient, from xi, zi and gi; ZH, ZW, W and WW are known."""
-    if ww > _STACK_VALUES:
-        # windows this wide vectorize one by one, without replicated arrays
-        return """
-            for (npy_intp zr = 0; zr < ZH; zr++)
-                for (npy_intp a = 0; a < %(wh)d; a++) {
-                    const dtype_%(x)s *xrow = xi + (zr * %(wh)d + a) * W;
-                    dtype_%(gx)s *grow = go + (zr * %(wh)d + a) * W;
-                    for (npy_intp zc = 0; zc < ZW; zc++) {
-                        dtype_%(z)s m = zi[zr * ZW + zc];
-                        dtype_%(gz)s g = gi[zr * ZW + zc] + 0;  // as Theano: 0 + gz
-                        for (npy_intp b = 0; b < %(ww)d; b++)
-                            grow[zc * %(ww)d + b] = (xrow[zc * %(ww)d + b] == m) ? g : 0;
-                    }
-                    for (npy_intp k = WW; k < W; k++)
-                        grow[k] = 0;  // right border: in no window
-                }
-        """ % locals()
-    cw = _STACK_VALUES // ww  # whole windows per chunk
-    n = cw * ww
-    return """
-            // each window's max and gradient, repeated across its columns,
-            // so that the loop over a row is a plain compare-and-select
-            // the compiler vectorizes
-            dtype_%(z)s zrep[%(n)d];
-            dtype_%(gz)s grep[%(n)d];
-            for (npy_intp zr = 0; zr < ZH; zr++) {
-                for (npy_intp c0 = 0; c0 < ZW; c0 += %(cw)d) {
-                    npy_intp nk = (ZW - c0 < %(cw)d ? ZW - c0 : %(cw)d) * %(ww)d;
-                    const dtype_%(z)s *zs = zi + zr * ZW + c0;
-                    const dtype_%(gz)s *gs = gi + zr * ZW + c0;
-                    for (npy_intp k = 0; k < nk; k++) {
-                        zrep[k] = zs[k / %(ww)d];
-                        // Theano's MaxPoolGrad adds into zeros: -0.0 becomes 0.0
-                        grep[k] = gs[k / %(ww)d] + 0;
-                    }
-                    for (npy_intp a = 0; a < %(wh)d; a++) {
-                        const dtype_%(x)s *xrow = xi + (zr * %(wh)d + a) * W + c0 * %(ww)d;
-                        dtype_%(gx)s *grow = go + (zr * %(wh)d + a) * W + c0 * %(ww)d;
-                        for (npy_intp k = 0; k < nk; k++)
-                            grow[k] = (xrow[k] == zrep[k]) ? grep[k] : 0;
-                    }
-                }
-                for (npy_intp a = 0; a < %(wh)d; a++)
-                    for (npy_intp k = WW; k < W; k++)
-                        go[(zr * %(wh)d + a) * W + k] = 0;  // right border: in no window
-            }
-    """ % locals()
+// One row of WH x WW windows: x and gx at the row's first input row (W
+// values apart), z and gz at its first window.
+template <int WH, int WW, typename T>
+static inline void tt_pool_grad_windows(const T* __restrict__ x, const T* __restrict__ z,
+                                        const T* __restrict__ gz, T* __restrict__ gx,
+                                        npy_intp windows, npy_intp W) {
+    for (npy_intp j = 0; j < windows; j++) {
+        T m = z[j];
+        T g = gz[j] + 0;  // Theano's MaxPoolGrad adds into zeros: -0.0 becomes 0.0
+        for (int a = 0; a < WH; a++)
+            for (int b = 0; b < WW; b++)
+                gx[a * W + j * WW + b] = tt_pool_pick(x[a * W + j * WW + b] == m, g);
+    }
+}
+"""
 
 
 class FastMaxPoolGrad(OpenMPOp):
@@ -225,8 +206,11 @@ class FastMaxPoolGrad(OpenMPOp):
             n, c, zh * wh, zw * ww)
         outputs[0][0] = gx
 
+    def c_support_code(self):
+        return _GRAD_WINDOWS
+
     def c_code_cache_version(self):
-        return (4, self.openmp)
+        return (5, self.openmp)
 
     def c_code(self, node, name, inputs, outputs, sub):
         x, z, gz = inputs
@@ -234,7 +218,6 @@ class FastMaxPoolGrad(OpenMPOp):
         wh, ww = self.ws
         fail = sub["fail"]
         omp = "#pragma omp parallel for schedule(static)" if self.openmp else ""
-        rows = _grad_rows(x, z, gz, gx, wh, ww)
         # one block, so that Theano's error gotos jump out of it, not past
         # its initialisations
         return """
@@ -275,7 +258,13 @@ class FastMaxPoolGrad(OpenMPOp):
             const dtype_%(z)s *zi = zp + p * ZH * ZW;
             const dtype_%(gz)s *gi = gzp + p * ZH * ZW;
             dtype_%(gx)s *go = gxp + p * H * W;
-%(rows)s
+            for (npy_intp zr = 0; zr < ZH; zr++) {
+                tt_pool_grad_windows<%(wh)d, %(ww)d>(xi + zr * %(wh)d * W, zi + zr * ZW,
+                                                     gi + zr * ZW, go + zr * %(wh)d * W, ZW, W);
+                for (npy_intp a = 0; a < %(wh)d; a++)
+                    for (npy_intp k = WW; k < W; k++)
+                        go[(zr * %(wh)d + a) * W + k] = 0;  // right border: in no window
+            }
             for (npy_intp k = ZH * %(wh)d * W; k < H * W; k++)
                 go[k] = 0;  // bottom border: in no window
         }
