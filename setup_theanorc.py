@@ -3,88 +3,87 @@
 Theano reads ~/.theanorc at import (or the files named in $THEANORC).
 An existing ~/.theanorc that differs is kept as ~/.theanorc.backup-<time>
 before it is replaced; running this twice changes nothing the second time.
+A ~/.theanorc that is a symbolic link (to a dotfiles folder, say) stays one:
+the file it leads to gets the tutorial's settings, its old ones the backup.
 
     python setup_theanorc.py          # install ./.theanorc into $HOME
 """
 import argparse
-import filecmp
+import importlib.util
 import os
-import shutil
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+def theano_today_files():
+    """theano_today.files, the one way this tutorial writes a file, without
+    theano_today/__init__.py, which imports Theano: the scripts that run
+    without Theano (this one, cifar_loader.py, report.py) load it by its path.
+    The module is registered under its own name, so a process that imports
+    theano_today as well has one such module, not two."""
+    name = "theano_today.files"
+    if name not in sys.modules and "theano_today" in sys.modules:
+        return importlib.import_module(name)
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, os.path.join(HERE, "theano_today", "files.py"))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
 def install(source, home):
     """Copy source to home/.theanorc; returns a sentence saying what happened.
 
-    The new file is written beside the old one first: a full disk or any
-    other failure leaves the user's ~/.theanorc where it was.
+    The user's file is copied to a backup first, and the new one is put in its
+    place whole (theano_today.files.write): a full disk or any other failure
+    leaves ~/.theanorc as it was, and no backup behind.
     """
+    files = theano_today_files()
     target = os.path.join(home, ".theanorc")
-    if not os.path.isfile(source):
+    try:
+        new = files.read(source)
+    except FileNotFoundError:
         raise OSError("%s not found: run this from a checkout of the tutorial" % source)
-    if os.path.isfile(target) and filecmp.cmp(source, target, shallow=False):
-        return "%s is already this tutorial's configuration; nothing changed." % target
-    tmp = target + ".tmp"
+    final = files.check(target)  # a FIFO or a device there is refused, never read
     try:
-        shutil.copyfile(source, tmp)
-    except OSError as e:
-        _remove(tmp)
-        raise OSError("could not write %s: %s (nothing changed)" % (tmp, _reason(e)))
-    backup = None
-    if os.path.lexists(target):
-        backup = _backup_name(target)
-        try:
-            os.rename(target, backup)
-        except OSError as e:
-            _remove(tmp)
-            raise OSError("could not keep %s as %s: %s (nothing changed)"
-                          % (target, backup, _reason(e)))
+        old = files.read(final)
+    except FileNotFoundError:
+        old = None
+    where = target if final == target else "%s (the file it links to, %s)" % (target, final)
+    # What is compared is what is kept: another set-up running beside this one
+    # may replace the file in between, and the backup must hold the user's.
+    if old == new:
+        return "%s is already this tutorial's configuration; nothing changed." % where
+    backup = None if old is None else _keep(files, target, old, os.stat(final))
     try:
-        os.replace(tmp, target)
-    except OSError as e:
-        _remove(tmp)
-        raise OSError("could not put the new file in place of %s: %s (%s)"
-                      % (target, _reason(e), _restore(backup, target)))
+        files.write(target, new)
+    except OSError:
+        if backup:
+            os.remove(backup)  # ~/.theanorc is as it was: no backup of it is needed
+        raise
     if backup:
-        return "Installed %s (your previous file is kept as %s)." % (target, backup)
-    return "Installed %s." % target
+        return "Installed %s (your previous file is kept as %s)." % (where, backup)
+    return "Installed %s." % where
 
 
-def _backup_name(target):
-    """target.backup-<time>, numbered when taken (two runs within one second)."""
+def _keep(files, target, contents, like):
+    """Write contents to a new file target.backup-<time> (numbered when that
+    is taken: two runs within one second); returns its name. Each name is
+    created exclusively, so a backup never names a file that holds anything else."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     backup, n = "%s.backup-%s" % (target, stamp), 1
-    while os.path.lexists(backup):
-        n += 1
-        backup = "%s.backup-%s-%d" % (target, stamp, n)
-    return backup
-
-
-def _restore(backup, target):
-    """Move backup back to target; says where the user's file is now."""
-    if backup is None:
-        return "nothing changed"
-    try:
-        os.rename(backup, target)
-    except OSError:
-        return "your previous file is kept as %s" % backup
-    return "nothing changed"
-
-
-def _remove(path):
-    """Remove a half-written file, if there is one."""
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-def _reason(error):
-    """An OSError's reason without its file name, which the message names."""
-    return error.strerror or str(error)
+    while True:
+        try:
+            return files.create(backup, contents, like)
+        except FileExistsError:
+            n += 1
+            backup = "%s.backup-%s-%d" % (target, stamp, n)
+        except OSError as e:
+            raise OSError("could not keep %s as a backup: %s" % (target, e))
 
 
 def main(argv=None):

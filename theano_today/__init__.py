@@ -22,10 +22,14 @@ Not applied, but there to use:
   shared_data   SharedDataNeuralNet: nolearn's NeuralNet, data stored on the device once per fit
   cli           the command line of a training script (the tutorial's share it)
   params        parameter files that run no code; divergence: a nan loss stops training
+  files         files written whole (whatever sits at their name) and read only
+                where they are files; standard library only, so that the
+                tutorial's scripts that run without Theano load it by its path
 """
 import sys
 
-from theano_today import blas, compiling, device, fixes, settings
+# files is named to bind theano_today.files where a script loaded it by its path first
+from theano_today import blas, compiling, device, files, fixes, settings  # noqa: F401
 
 if "theano" in sys.modules:
     raise ImportError("import theano_today before theano: Theano needs the numpy "
