@@ -18,11 +18,17 @@ import http.client
 import os
 import pickle
 import shlex
+import shutil
 import sys
 import tarfile
+import tempfile
 import urllib.request
 
 import numpy as np
+
+from setup_theanorc import theano_today_files
+
+files = theano_today_files()  # writing a file whole, without importing Theano
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -252,7 +258,7 @@ def _progress(done, total):
 
 def md5sum(path, chunk=1 << 20):
     digest = hashlib.md5()
-    with open(path, "rb") as f:
+    with files.open_file(path) as f:
         for block in iter(lambda: f.read(chunk), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -271,52 +277,82 @@ def _remove_new_folders(path, stop):
 def download_CIFAR10(parent, url=URL, md5=MD5):
     """Download the official archive into parent/, check its md5, unpack it.
 
-    The archive is written to a .part file first and unpacked only once its
-    md5 matches, so an interrupted or corrupted download never looks complete.
-    A download that cannot start, breaks off or is interrupted (Ctrl-C)
-    leaves nothing behind.
+    The archive is written through a temporary file (theano_today.files)
+    and takes its name only once its md5 matches; it is unpacked into a
+    temporary folder that is then renamed: an interrupted or corrupted
+    download or unpacking never looks complete. A download that cannot
+    start, breaks off or is interrupted (Ctrl-C) leaves nothing behind.
     """
+    unpacked = os.path.join(parent, "cifar-10-batches-py")
+    if os.path.lexists(unpacked) and not os.path.isdir(unpacked):
+        raise CifarError("%s is in the way of the data set's folder (it is not a folder).\n"
+                         "Fix: move it away, or name a cifar-10-batches-py folder: "
+                         "--data-dir DIR, or CIFAR10_DIR=DIR make mlp." % unpacked)
     existing = parent
     while existing and not os.path.isdir(existing):
         existing = os.path.dirname(existing)
-    os.makedirs(parent, exist_ok=True)
     archive = os.path.join(parent, os.path.basename(url))
-    if not (os.path.exists(archive) and md5sum(archive) == md5):
-        part = archive + ".part"
-        print("Downloading CIFAR-10 (163 MB, once) from %s" % url, file=sys.stderr)
-        try:
-            _fetch(url, part)
-        except (CifarError, KeyboardInterrupt):
-            if os.path.exists(part):
-                os.remove(part)
-            _remove_new_folders(parent, existing or os.curdir)
-            raise
-        got = md5sum(part)
-        if got != md5:
-            raise CifarError("Downloaded %s has md5 %s, expected %s (a damaged "
-                             "download; %s kept for inspection).\nFix: run again "
-                             "to download it afresh." % (url, got, md5, part))
-        os.replace(part, archive)
-    with tarfile.open(archive) as tar:
-        tar.extractall(parent, filter="data")
-    print("CIFAR-10 unpacked to %s" % os.path.join(parent, "cifar-10-batches-py"),
-          file=sys.stderr)
-
-
-def _fetch(url, part):
-    """Write url to the file part; CifarError if it fails or breaks off."""
-    fix = ("check the network, or download it by hand, unpack it and name its "
-           "cifar-10-batches-py folder: --data-dir DIR, or CIFAR10_DIR=DIR make mlp.")
-    done = 0
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            for block in iter(lambda: response.read(1 << 16), b""):
-                out.write(block)
-                done += len(block)
-                _progress(done, total)
+        os.makedirs(parent, exist_ok=True)
+        if not (os.path.isfile(archive) and md5sum(archive) == md5):
+            files.check(archive)  # a FIFO or a link to nowhere there: said before, not after
+            print("Downloading CIFAR-10 (163 MB, once) from %s" % url, file=sys.stderr)
+            files.write(archive, lambda out: _fetch(url, out, md5))
+        if not os.path.isdir(unpacked):  # one there is the user's: never written over
+            _unpack(archive, parent)
+    except OSError as e:  # the disk or the folder; the network's are CifarError (_body)
+        _remove_new_folders(parent, existing or os.curdir)
+        if not isinstance(e, files.FileError):  # whose message names the file and the fix
+            e = "could not write CIFAR-10 into %s: %s" % (parent, e.strerror or e)
+        raise CifarError("%s. Or name a folder that holds the data set: --data-dir DIR, "
+                         "or CIFAR10_DIR=DIR make mlp." % e)
+    except (CifarError, KeyboardInterrupt):
+        _remove_new_folders(parent, existing or os.curdir)
+        raise
+    print("CIFAR-10 unpacked to %s" % unpacked, file=sys.stderr)
+
+
+def _unpack(archive, parent):
+    """Unpack archive's cifar-10-batches-py into parent, whole: into a new
+    folder of its own first, renamed into place once complete."""
+    temp = tempfile.mkdtemp(prefix=".cifar-10-unpacking-", dir=parent)
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(temp, filter="data")
+        os.rename(os.path.join(temp, "cifar-10-batches-py"),
+                  os.path.join(parent, "cifar-10-batches-py"))
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+#: What to do where the download fails.
+DOWNLOAD_FIX = ("check the network, or download it by hand, unpack it and name its "
+                "cifar-10-batches-py folder: --data-dir DIR, or CIFAR10_DIR=DIR make mlp.")
+
+
+def _body(url):
+    """Its length (0 where unknown), then url's body block by block;
+    CifarError where the network fails (the disk's errors are the caller's)."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            yield int(response.headers.get("Content-Length") or 0)
+            yield from iter(lambda: response.read(1 << 16), b"")
     except (OSError, http.client.HTTPException) as e:
-        raise CifarError("Could not download %s: %s\nFix: %s" % (url, e, fix))
+        raise CifarError("Could not download %s: %s\nFix: %s" % (url, e, DOWNLOAD_FIX))
+
+
+def _fetch(url, out, md5):
+    """Write url to the open file out; CifarError if it fails, breaks off
+    or has not the md5 md5 (theano_today.files then keeps nothing)."""
+    digest, done = hashlib.md5(), 0
+    body = _body(url)
+    total = next(body)
+    try:
+        for block in body:
+            out.write(block)
+            digest.update(block)
+            done += len(block)
+            _progress(done, total)
     finally:
         if done:
             sys.stderr.write("\n")  # end the progress line
@@ -324,7 +360,11 @@ def _fetch(url, part):
     if done < total:
         raise CifarError("Download of %s incomplete: %.1f of %.1f MB received.\n"
                          "Fix: run again to download it afresh; if it breaks off "
-                         "again, %s" % (url, done / 1e6, total / 1e6, fix))
+                         "again, %s" % (url, done / 1e6, total / 1e6, DOWNLOAD_FIX))
+    if digest.hexdigest() != md5:
+        raise CifarError("Downloaded %s has md5 %s, expected %s (a damaged download, not "
+                         "kept).\nFix: run again to download it afresh."
+                         % (url, digest.hexdigest(), md5))
 
 
 def load_dataset(data_dir=None):
