@@ -185,7 +185,7 @@ def test_save_onto_something_not_a_file_is_refused_and_it_is_kept(stack, tmp_pat
                                cifar_loader.add_data_dir_option)
     with pytest.raises(SystemExit):
         parser.parse_args(["--save", str(pipe)])
-    assert "%s exists and is not a file" % pipe in capsys.readouterr().err
+    assert "%s is a FIFO (named pipe), not a file" % pipe in capsys.readouterr().err
     with pytest.raises(OSError, match="not a file"):
         params.save(NetOnAFullDisk(), str(pipe))
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
@@ -238,7 +238,7 @@ def test_a_failed_save_keeps_the_old_file_whole(stack, tmp_path, capsys):
     old.write_bytes(b"the parameters of an earlier run")
     assert cli.save_params(net, str(old)) is False
     assert old.read_bytes() == b"the parameters of an earlier run"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.pkl"]  # no .part left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlp.pkl"]  # no temporary file left
     assert "could not save the parameters to %s: No space left" % old in capsys.readouterr().err
 
 

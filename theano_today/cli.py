@@ -16,7 +16,7 @@ import sys
 import lasagne
 import numpy as np
 
-from theano_today import compiling, divergence, params
+from theano_today import compiling, divergence, files, params
 
 #: The seed of every run that does not choose one: same seed, same result.
 DEFAULT_SEED = 1
@@ -75,18 +75,15 @@ def seed(text):
 
 
 def new_file(text):
-    """A file to write: its folder must exist and the path must not be a folder,
-    so that a long training never ends in a file it cannot write."""
-    folder = os.path.dirname(os.path.abspath(text))
+    """A file to write: one that theano_today.files.write can write (its folder
+    exists and is writable; not a folder, pipe or device; a link that leads
+    somewhere), so that a long training never ends in a file it cannot write."""
     if os.path.isdir(text):
         raise argparse.ArgumentTypeError("%s is a folder: name a file in it" % text)
-    if os.path.exists(text) and not os.path.isfile(text):
-        # /dev/null, a pipe: the file is written beside it and renamed over it
-        raise argparse.ArgumentTypeError("%s exists and is not a file: name a file" % text)
-    if not os.path.isdir(folder):
-        raise argparse.ArgumentTypeError("folder %s does not exist: create it first" % folder)
-    if not os.access(folder, os.W_OK):
-        raise argparse.ArgumentTypeError("folder %s is not writable" % folder)
+    try:
+        files.check(text)
+    except OSError as e:
+        raise argparse.ArgumentTypeError(str(e))
     return text
 
 

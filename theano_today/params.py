@@ -3,18 +3,23 @@
 nolearn saves parameters with pickle and loads them with pickle.load, which
 calls whatever function a file names: a crafted file runs code. load()
 reads only what a parameter file holds (dicts, lists, numbers, strings and
-numpy arrays); save() writes to a temporary file and renames it, so a
-failed or interrupted write leaves an older file whole.
+numpy arrays), from any supported Python and numpy (and Python 2's, 2015's);
+fit_to() checks that they are the net's, layer by layer, shape by shape, and
+converts them to its precision (floatX), saying so. save() writes through
+theano_today.files: a failed or interrupted write leaves an older file whole.
 
-    theano_today.params.save(net, "mlp.pkl")
-    net.load_params_from(theano_today.params.load("mlp.pkl"))
+    params.save(net, "mlp.pkl")
+    net.load_params_from(params.fit_to(net, params.load("mlp.pkl"), "mlp.pkl"))
+
+(SharedDataNeuralNet's save_params_to and load_params_from do both.)
 """
 import collections
-import errno
-import os
 import pickle
+import sys
 
 import numpy as np
+
+from theano_today import files
 
 #: The globals a parameter file names: OrderedDict and numpy's array
 #: reconstruction (numpy 1 and numpy 2 spellings, pickle protocols 2 to 5).
@@ -23,6 +28,9 @@ ALLOWED = {("collections", "OrderedDict"), ("numpy", "ndarray"), ("numpy", "dtyp
     for package in ("numpy.core", "numpy._core")
     for suffix, name in ((".multiarray", "_reconstruct"), (".multiarray", "scalar"),
                          (".numeric", "_frombuffer"))}
+#: numpy's own name for its core here: numpy 2 renamed numpy.core to numpy._core
+#: (numpy 1.26 has both; numpy 2 warns on the old one).
+CORE = "numpy._core" if int(np.__version__.split(".")[0]) >= 2 else "numpy.core"
 
 
 class ParamsError(Exception):
@@ -34,6 +42,8 @@ class _ParamsUnpickler(pickle.Unpickler):
         if (module, name) not in ALLOWED:
             raise ParamsError("names %s.%s, which no parameter file does and which "
                               "could run code on loading" % (module, name))
+        if module.startswith(("numpy.core.", "numpy._core.")):  # written by the other numpy
+            module = CORE + module[module.index("core") + 4:]
         return super().find_class(module, name)
 
 
@@ -41,14 +51,17 @@ def load(path):
     """The dict a parameter file holds (layer name -> list of arrays, and
     whatever else was saved beside them); raises ParamsError."""
     try:
-        with open(path, "rb") as f:
-            saved = _ParamsUnpickler(f).load()
+        with files.open_file(path) as f:
+            # latin1: a file pickled by Python 2 holds its arrays as byte strings
+            saved = _ParamsUnpickler(f, encoding="latin1").load()
     except ParamsError as e:
         raise ParamsError("%s: refused, not loaded: it %s" % (path, e))
+    except files.FileError as e:
+        raise ParamsError(str(e))
     except OSError as e:
         raise ParamsError("%s: cannot be read (%s)" % (path, e.strerror or e))
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError, AttributeError,
-            ImportError, IndexError, KeyError, MemoryError) as e:
+            ImportError, IndexError, KeyError, MemoryError, RecursionError) as e:
         raise ParamsError("%s: truncated or corrupt (%s: %s)" % (path, type(e).__name__, e))
     if not isinstance(saved, dict):
         raise ParamsError("%s: not a parameter file (it holds a %s)"
@@ -56,34 +69,42 @@ def load(path):
     return saved
 
 
-def check_fits(net, saved, path):
-    """Raise ParamsError unless saved has a value of the right shape for
-    every parameter of net (nolearn would skip a mismatch with a message,
-    or silently when not verbose, and train from where it was)."""
+def fit_to(net, saved, path):
+    """saved's values for every parameter of net, converted to the net's
+    precision (one line on stderr says so); ParamsError unless each layer of
+    the net has arrays of the right shapes there, of finite numbers. (nolearn
+    would skip a mismatch with a message, or silently when not verbose, and
+    train from where it was; Theano refuses float64 for a float32 net.)"""
+    fitted, converted = {}, set()
     for layer, values in net.get_all_params_values().items():
-        expected = [np.shape(v) for v in values]
-        got = [np.shape(v) for v in saved[layer]] if layer in saved else "missing"
-        if got != expected:
+        got = saved.get(layer)
+        if not isinstance(got, (list, tuple)) or not all(
+                isinstance(v, np.ndarray) and v.dtype.kind in "fiu" for v in got):
+            raise ParamsError("%s: not this net's parameters (layer %r: %s, expected %d "
+                              "arrays of numbers)" % (path, layer, "missing" if got is None
+                                                      else type(got).__name__, len(values)))
+        shapes, expected = [v.shape for v in got], [np.shape(v) for v in values]
+        if shapes != expected:
             raise ParamsError("%s: not this net's parameters (layer %r: %s, expected %s)"
-                              % (path, layer, got, expected))
+                              % (path, layer, shapes, expected))
+        if not all(np.isfinite(v).all() for v in got):
+            raise ParamsError("%s: layer %r holds values that are not numbers (nan or inf): "
+                              "the parameters of a diverged net; use a file saved before "
+                              "it diverged" % (path, layer))
+        fitted[layer] = [v.astype(mine.dtype) for v, mine in zip(got, values)]
+        converted |= {str(v.dtype) for v, mine in zip(got, values) if v.dtype != mine.dtype}
+    if converted:
+        mine = sorted({str(v.dtype) for vs in net.get_all_params_values().values() for v in vs})
+        print("note: %s holds %s parameters (saved with another floatX): loaded as %s, "
+              "this net's" % (path, "/".join(sorted(converted)), "/".join(mine)),
+              file=sys.stderr)
+    return fitted
 
 
 def save(net, path, **extra):
     """net's parameters, as nolearn's save_params_to writes them, plus the
-    extra entries, to path (through path.part). A symbolic link is followed
-    (the file it names is replaced, the link kept); a path that is not a
-    file (/dev/null, a pipe) is refused: renaming over it would replace it."""
-    path = os.path.realpath(path)
-    if os.path.exists(path) and not os.path.isfile(path):
-        raise OSError(errno.EEXIST, "exists and is not a file", path)
+    extra entries, to path, whole (theano_today.files.write: a symbolic link
+    is followed, a folder, pipe or device refused); raises OSError."""
     values = collections.OrderedDict(net.get_all_params_values())
     values.update(extra)
-    part = path + ".part"
-    try:
-        with open(part, "wb") as f:
-            pickle.dump(values, f, -1)
-        os.replace(part, path)
-    except BaseException:
-        if os.path.exists(part):
-            os.remove(part)
-        raise
+    files.write(path, lambda f: pickle.dump(values, f, -1))

@@ -5,6 +5,7 @@ A drop-in replacement for nolearn.lasagne.NeuralNet in single-input
 classifiers like the tutorial's: same arguments, same batches, same results.
 """
 import copy
+import os
 
 import numpy as np
 import theano
@@ -117,10 +118,19 @@ class SharedDataNeuralNet(NeuralNet):
 
     def load_params_from(self, source):
         """NeuralNet.load_params_from; a file is read by theano_today.params.load,
-        which admits arrays, never code."""
-        if isinstance(source, str):
-            source = params.load(source)
+        which admits arrays, never code, and its values (or a dict's) must be
+        this net's (params.fit_to: every layer, every shape; converted to its
+        floatX): raises params.ParamsError."""
+        self.initialize()
+        if isinstance(source, (str, os.PathLike)):
+            source = params.fit_to(self, params.load(source), os.fspath(source))
+        elif isinstance(source, dict):
+            source = params.fit_to(self, source, "the parameters given")
         return super(SharedDataNeuralNet, self).load_params_from(source)
+
+    def save_params_to(self, fname):
+        """NeuralNet.save_params_to, written whole (theano_today.params.save)."""
+        params.save(self, fname)
 
     def fit(self, X, y, epochs=None):
         """NeuralNet.fit, on positions into the stored data."""
