@@ -135,6 +135,15 @@ def assert_clean_failure(result, *words):
         assert word in result.stderr, (word, result.stderr)
 
 
+def assert_one_line(result, *words):
+    """A clean failure (assert_clean_failure) whose stderr is exactly one
+    line, naming each of words; returns that line."""
+    assert_clean_failure(result, *words)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
 def cnn_training_step(T):
     """The article's CNN as nolearn builds it: (inputs, [loss] + gradients),
     for comparing compiled training steps with and without a speed-up."""

@@ -672,10 +672,12 @@ def theanorc(tmp_path, monkeypatch):
 
 @pytest.fixture
 def machine(stack, monkeypatch):
-    """Which OpenBLAS this test's machine has: machine(pip=..., system=...)."""
+    """Which OpenBLAS this test's machine has: machine(pip=..., system=...);
+    any other BLAS named links (tests/test_settings_checked_early.py: one that does not)."""
     def have(pip, system):
         monkeypatch.setattr(stack.blas, "pip_openblas", lambda: pip)
         monkeypatch.setattr(stack.blas, "system_openblas", lambda: system)
+        monkeypatch.setattr(stack.blas, "unlinkable", lambda ldflags: None)
     monkeypatch.setattr(stack.settings.log, "propagate", True)  # to caplog
     return have
 

@@ -48,6 +48,7 @@ try:
     device.choose_device()
     compiling.choose_numpy2_cxxflags()
     import theano  # noqa: E402,F401  (reads THEANO_FLAGS and the config files)
+    device.check_forced()
 except Exception as error:
     # Theano compiles its own helpers as it starts: the disk may fill up
     problem = compiling.compile_problem(error) or settings.configuration_problem(error)

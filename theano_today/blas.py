@@ -67,11 +67,36 @@ def _pip_flags(library):
     return "-L%s -l%s" % (lib_dir, name[len("lib"):-len(".so")])
 
 
+def unlinkable(ldflags):
+    """Why the C++ compiler cannot link with ldflags (a folder of -L that is
+    not there, a library of -l it cannot find), or None where it can."""
+    for flag in ldflags.split():
+        if flag.startswith("-L") and not os.path.isdir(flag[2:]):
+            return "its folder %s (%s) does not exist" % (flag[2:], flag)
+    problem = settings.build_error(ldflags.split())
+    return problem and "the linker says: %s" % problem.rstrip(".")
+
+
+def _check_named_blas(wanted):
+    """The BLAS the user names must link: else Theano fails at its first
+    compilation, the training step's, in a traceback."""
+    problem = unlinkable(wanted)
+    if problem:
+        source, _ = settings.user_setting("blas.ldflags")
+        where, fix = settings.set_by("blas.ldflags", wanted, source)
+        raise settings.ConfigurationError(
+            "theano_today: %s, which cannot be linked: %s. Fix: install that BLAS, or %s "
+            "to use the OpenBLAS pip installs (%s)." % (where, problem, fix, PIP_PACKAGE))
+
+
 def choose_blas_flags():
     """Set blas.ldflags (and, for the pip OpenBLAS, its names) before Theano
-    starts, as the module's docstring orders; returns the value."""
+    starts, as the module's docstring orders; returns the value. A BLAS the
+    user names that cannot be linked raises settings.ConfigurationError."""
     wanted = settings.setting("blas.ldflags")
     if wanted is not None and wanted.strip() != "-lopenblas":
+        if wanted.strip():
+            _check_named_blas(wanted)
         return wanted  # the user's choice (a path, MKL, '' for Theano's own): it wins
     # the compiler is asked (a process) only where it decides, and once
     if wanted and system_openblas():

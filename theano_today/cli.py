@@ -16,7 +16,7 @@ import sys
 import lasagne
 import numpy as np
 
-from theano_today import compiling, divergence, files, params
+from theano_today import compiling, divergence, files, params, settings
 
 #: The seed of every run that does not choose one: same seed, same result.
 DEFAULT_SEED = 1
@@ -185,6 +185,20 @@ def plain_epoch_table():
         setattr(ansi, name, "")
 
 
+def check_precision():
+    """The tutorial's nets train in float32 or float64: with floatX=float16
+    Theano refuses nolearn's float32 images at the first batch. One line
+    (settings.ConfigurationError) before anything is loaded."""
+    import theano
+    if theano.config.floatX in ("float32", "float64"):
+        return
+    source, value = settings.user_setting("floatX")
+    where, fix = settings.set_by("floatX", value or theano.config.floatX, source)
+    raise settings.ConfigurationError(
+        "theano_today: %s, but the tutorial's nets train in float32 or float64. Fix: %s "
+        "(floatX = float32 is the tutorial's)." % (where, fix))
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -196,11 +210,19 @@ def run(main, interrupted="interrupted before training ended: nothing was saved"
     otherwise end the process at once, unsaved; a reader that closes the
     output early (python mlp.py | head) ends the script quietly; a failing
     disk or folder (full, unwritable), Theano's compile directory's
-    included, is one line."""
+    included, is one line; so is a floatX the nets cannot train in, and a
+    warning that `python -W error` made an error. Any path prints."""
     signal.signal(signal.SIGTERM, _interrupt)
+    files.printable_output()
     plain_epoch_table()
     try:
+        check_precision()
         main()
+    except settings.ConfigurationError as e:
+        sys.exit(str(e))
+    except Warning as e:
+        sys.exit("error: %s: %s (a warning, which python -W error makes an error)"
+                 % (type(e).__name__, settings.one_line(e).rstrip(".")))
     except KeyboardInterrupt:
         print(interrupted, file=sys.stderr)
         sys.exit(130)

@@ -48,6 +48,26 @@ def choose_device():
     return device
 
 
+def check_forced():
+    """With force_device=True Theano must run on the device asked for, or not
+    at all; Theano 1.0.5 itself carries on on the CPU (it logs a GPU that
+    fails to start). Raises settings.ConfigurationError (one line) once
+    Theano has started on the CPU where a GPU was forced."""
+    if not settings.setting_is_true("force_device"):
+        return
+    import theano
+    asked = fallback_from or theano.config.device
+    if not asked.startswith(("cuda", "opencl")) or gpu_active():
+        return
+    source, value = settings.user_setting("force_device")
+    where, fix = settings.set_by("force_device", value, source)
+    why = ("Theano's GPU back end (pygpu) is not installed here" if fallback_from else
+           "it did not start (see the message above)")
+    raise settings.ConfigurationError(
+        "theano_today: %s: run on device=%s or not at all, and %s. Fix: %s to run on the "
+        "CPU; %s." % (where, asked, why, fix, GPU_HELP))
+
+
 def gpu_active():
     """True when Theano computes on its GPU back end: device=cuda (or an
     OpenCL device, such as pocl in bench/opencl_env.sh) and pygpu started."""

@@ -24,6 +24,8 @@ Ctrl-C leaves the old one as it was. What already sits at path decides:
   anything else   a folder, FIFO, device or socket: refused, left as it is.
 
 check(path) applies those rules alone, to refuse a path before a long run.
+user_path(text) expands ~ and $VARIABLES in a path option; printable_output()
+lets stdout print any path.
 open_file and read refuse whatever is not a regular file (a FIFO would wait
 for a writer forever, /dev/zero never ends) without reading it.
 
@@ -36,6 +38,7 @@ theano_today/__init__.py would import Theano first.
 import errno
 import os
 import stat
+import sys
 
 #: A temporary name holds at most this many bytes of its target's name, so that
 #: it fits wherever the target's fits (NAME_MAX, 255 on Linux file systems).
@@ -281,3 +284,20 @@ def read(path):
             return f.read()
         except OSError as e:
             raise FileError("%s cannot be read (%s)" % (path, e.strerror or e), e.errno) from None
+
+
+# --- paths as people write them, and print them ----------------------------------------
+
+def user_path(text):
+    """A path as its user wrote it, ~ and $VARIABLES expanded as a shell
+    would: one quoted in a config file or a script ('~/data') arrives as it
+    is. Every path option and variable of the tutorial goes through here."""
+    return os.path.expanduser(os.path.expandvars(os.fspath(text)))
+
+
+def printable_output():
+    """Paths are printed as they are named: one that stdout's encoding cannot
+    hold (a name that is not UTF-8, PYTHONIOENCODING=ascii) is printed with
+    backslash escapes, as stderr prints it, not a failure after the work."""
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="backslashreplace")

@@ -14,7 +14,11 @@ import configparser
 import logging
 import os
 import shlex
+import shutil
+import stat
+import subprocess
 import sys
+import tempfile
 import traceback
 
 #: Messages about the set-up (a BLAS or a setting replaced) go through this logger.
@@ -83,13 +87,16 @@ def _file_fix(path):
             "one (keeping yours as a backup)")
 
 
+def _file_name(path):
+    """The config file path, in words."""
+    if os.environ.get("THEANORC") is None:
+        return "the Theano config file %s" % path
+    return "the Theano config file %s (named by THEANORC)" % path
+
+
 def _broken_file_message(path, error):
     """One line: why Theano cannot read the config file path, and the fix."""
-    fix = _file_fix(path)
-    if os.environ.get("THEANORC") is None:
-        where = "the Theano config file %s" % path
-    else:
-        where = "the Theano config file %s (named by THEANORC)" % path
+    fix, where = _file_fix(path), _file_name(path)
     if isinstance(error, UnicodeDecodeError):
         return ("theano_today: %s is not a text file (byte 0x%02x at offset %d is not %s). "
                 "Fix: %s." % (where, error.object[error.start], error.start,
@@ -109,11 +116,37 @@ def _broken_file_message(path, error):
     return "theano_today: %s cannot be read: %s. Fix: %s." % (where, reason.rstrip("."), fix)
 
 
+def _not_a_config_file(path):
+    """Why Theano cannot use path as a config file (a FIFO would stall it for
+    ever, /dev/zero fill the memory; one it cannot open, or a missing one
+    that THEANORC names, would be passed over in silence), or None: a
+    regular file it can read, or no ~/.theanorc at all."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return "is a symbolic link to %s, which does not exist" % os.readlink(path)
+        return "does not exist" if os.environ.get("THEANORC") is not None else None
+    except OSError as e:
+        return "cannot be read (%s)" % (e.strerror or e)
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if not stat.S_ISREG(mode):
+        return "is not a regular file (a FIFO, device or socket), which Theano would read for ever"
+    if not os.access(path, os.R_OK):
+        return "cannot be read (permission denied)"
+    return None
+
+
 def _read_theanorc():
     """The config files Theano reads, parsed as Theano parses them; a file
-    it could not parse raises ConfigurationError."""
+    it could not use raises ConfigurationError."""
     parser = configparser.ConfigParser(_theanorc_defaults())
     for path in _theanorc_files():
+        problem = _not_a_config_file(path)
+        if problem:
+            raise ConfigurationError("theano_today: %s %s. Fix: %s."
+                                     % (_file_name(path), problem, _file_fix(path)))
         try:
             parser.read([path])  # one at a time, to name the broken one
         except (configparser.Error, UnicodeDecodeError) as e:
@@ -132,6 +165,8 @@ def user_setting(name):
     section, option = name.rsplit(".", 1) if "." in name else ("global", name)
     for path in reversed(_theanorc_files()):  # the last file read wins
         parser = configparser.ConfigParser(_theanorc_defaults())
+        if _not_a_config_file(path):
+            continue
         try:
             parser.read([path])
         except (configparser.Error, UnicodeDecodeError):
@@ -192,12 +227,122 @@ def _check_theano_flags():
             "." % (flags, str(e).lower())) from None
 
 
+def set_by(name, value, source):
+    """(where, fix): the words for the setting name=value read from source
+    (THEANO_FLAGS, a config file's path, or None for where it would be)."""
+    if source == "THEANO_FLAGS":
+        return ("THEANO_FLAGS sets %s=%s" % (name, value),
+                "correct or remove it in THEANO_FLAGS")
+    if source:
+        return ("%s sets %s = %s" % (source, name, value),
+                "correct or delete that line in %s" % source)
+    return "%s=%s" % (name, value), "correct %s in THEANO_FLAGS or ~/.theanorc" % name
+
+
+#: The most threads a thread-count variable may ask for: far more than the
+#: cores of any machine this runs on; OpenMP would try to start 10**11 (and abort).
+MAX_THREADS = 1024
+#: The variables that set how many threads OpenMP and the BLAS run.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _check_thread_counts():
+    """Each of THREAD_VARIABLES, where set, must be a whole number from 1 to
+    MAX_THREADS: Theano refuses any other OMP_NUM_THREADS with a traceback,
+    and OpenMP and OpenBLAS misread the rest (0 or 'all' as their default)."""
+    for name in THREAD_VARIABLES:
+        value = os.environ.get(name, "")
+        if value == "":  # as unset, for Theano and OpenMP alike
+            continue
+        try:
+            fits = 1 <= int(value) <= MAX_THREADS
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ConfigurationError(
+                "theano_today: %s=%s is not a number of threads (a whole number from 1 to %d). "
+                "Fix: set it to one, e.g. %s=%d (this machine's cores), or unset it."
+                % (name, shlex.quote(value), MAX_THREADS, name, os.cpu_count() or 1))
+
+
+#: The names Theano lets compiledir_format use, as %(name)s.
+COMPILEDIR_NAMES = ("platform", "processor", "python_version", "python_bitwidth",
+                    "python_int_bitwidth", "theano_version", "numpy_version", "gxx_version",
+                    "hostname")
+
+
+def _check_compiledir_format():
+    """compiledir_format must name only COMPILEDIR_NAMES: Theano formats it
+    as it starts, and a KeyError would be its traceback."""
+    source, value = user_setting("compiledir_format")
+    if source is None:
+        return
+    try:
+        value % {name: "x" for name in COMPILEDIR_NAMES}
+    except (KeyError, ValueError, TypeError) as e:
+        where, fix = set_by("compiledir_format", value, source)
+        raise ConfigurationError(
+            "theano_today: %s, which Theano cannot use: %s (it may name %s). Fix: %s."
+            % (where, "no name %s" % e if isinstance(e, KeyError) else one_line(e),
+               ", ".join("%%(%s)s" % n for n in COMPILEDIR_NAMES), fix)) from None
+
+
+def build_error(flags):
+    """The first error line of the C++ compiler (cxx, else g++) building a
+    shared library, as Theano builds its modules, with flags (a list); None
+    where it builds."""
+    with tempfile.TemporaryDirectory() as folder:
+        command = [compiler()] + flags + ["-x", "c++", "-", "-x", "none", "-shared", "-fPIC",
+                                          "-o", os.path.join(folder, "check.so")]
+        try:
+            done = subprocess.run(command, input="int theano_today_check() { return 0; }\n",
+                                  capture_output=True, text=True, errors="replace", timeout=120)
+        except (OSError, subprocess.SubprocessError) as e:
+            return one_line(e)
+    if done.returncode == 0:
+        return None
+    # g++'s own words, or the linker's, before collect2's summary of them
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("collect2")
+             and ("error" in line.lower() or "cannot find" in line)]
+    return one_line((lines or done.stderr.splitlines() or ["exit status %d" % done.returncode])[0])
+
+
+def compiler():
+    """The C++ compiler Theano will run: cxx, else g++."""
+    cxx = setting("cxx")
+    return cxx.strip() if cxx is not None and cxx.strip() else "g++"
+
+
+def _check_compiler():
+    """cxx must name a compiler that is there, and gcc.cxxflags be flags it
+    takes: Theano would fail only at its first compilation, that of the
+    training step, in a traceback."""
+    source, cxx = user_setting("cxx")
+    if source and cxx.strip() and shutil.which(cxx.strip()) is None:
+        where, fix = set_by("cxx", cxx, source)
+        raise ConfigurationError(
+            "theano_today: %s, a C++ compiler that is not there. Fix: %s (Theano then uses "
+            "g++), or install it." % (where, fix))
+    source, flags = user_setting("gcc.cxxflags")
+    if not (source and flags.strip()):
+        return
+    problem = build_error(flags.split())
+    if problem:
+        where, fix = set_by("gcc.cxxflags", flags, source)
+        raise ConfigurationError("theano_today: %s, which the C++ compiler refuses: %s. Fix: %s."
+                                 % (where, problem.rstrip("."), fix))
+
+
 def check_settings():
     """Before Theano starts: THEANO_FLAGS and the config files must be
-    readable; raises ConfigurationError (one line, with the fix) if not.
-    The values in them are checked by Theano itself (configuration_problem)."""
+    readable, the thread counts numbers, the compiler and its flags usable;
+    raises ConfigurationError (one line, with the fix) if not. Most values
+    are checked by Theano itself (configuration_problem)."""
     _check_theano_flags()
     _read_theanorc()
+    _check_thread_counts()
+    _check_compiledir_format()
+    _check_compiler()
 
 
 def _refused_setting(error):
@@ -250,14 +395,7 @@ def configuration_problem(error):
         return None  # Theano's own default failed: not a setting of the user's
     source, _ = user_setting(name)
     reason = error.args[0] if error.args and isinstance(error.args[0], str) else error
-    if source == "THEANO_FLAGS":
-        where = "THEANO_FLAGS sets %s=%s" % (name, value)
-        fix = "correct or remove it in THEANO_FLAGS"
-    elif source:
-        where = "%s sets %s = %s" % (source, name, value)
-        fix = "correct or delete that line in %s" % source
-    else:
-        where, fix = "%s=%s" % (name, value), "correct %s in THEANO_FLAGS or ~/.theanorc" % name
+    where, fix = set_by(name, value, source)
     return ("theano_today: %s, which Theano refuses: %s. Fix: %s."
             % (where, one_line(reason).rstrip("."), fix))
 
