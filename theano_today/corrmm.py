@@ -19,6 +19,63 @@ from theano.tensor.nnet.corr import CorrMM, CorrMM_gradInputs, CorrMM_gradWeight
 # The two functions, written for stride 1 and no dilation; any other case
 # goes to Theano's own, renamed *_generic. T: the C float type.
 _FAST_COPIES = """
+// Rows of a fixed width WC, the width of the convolution's output: the
+// article's rows are 6 to 30 values long, where a loop of unknown length
+// spent more on its own control than on the copy. A switch picks the
+// width's instance (1 to 32), a plain loop any other width. F: the float type.
+template <int WC, typename F>
+static inline void tt_copy_rows_n(F* __restrict__ col, const F* __restrict__ im,
+                                  int rows, npy_intp im_ld) {
+  for (int h = 0; h < rows; ++h)
+    for (int w = 0; w < WC; ++w)
+      col[(npy_intp)h * WC + w] = im[h * im_ld + w];
+}
+template <int WC, typename F>
+static inline void tt_add_rows_n(F* __restrict__ im, const F* __restrict__ col,
+                                 int rows, npy_intp im_ld) {
+  for (int h = 0; h < rows; ++h)
+    for (int w = 0; w < WC; ++w)
+      im[h * im_ld + w] += col[(npy_intp)h * WC + w];
+}
+#define TT_WIDTHS(X) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11) X(12) \\
+  X(13) X(14) X(15) X(16) X(17) X(18) X(19) X(20) X(21) X(22) X(23) X(24) X(25) X(26) \\
+  X(27) X(28) X(29) X(30) X(31) X(32)
+// `rows` rows of width wc, from the image (rows im_ld apart) into the columns
+template <typename F>
+static void tt_copy_rows(F* col, const F* im, int rows, int wc, npy_intp im_ld) {
+  switch (wc) {
+#define TT_COPY(n) case n: tt_copy_rows_n<n>(col, im, rows, im_ld); return;
+    TT_WIDTHS(TT_COPY)
+#undef TT_COPY
+  }
+  for (int h = 0; h < rows; ++h)
+    for (int w = 0; w < wc; ++w)
+      col[(npy_intp)h * wc + w] = im[h * im_ld + w];
+}
+// and back: each image value gets the column's value added, as in Theano's loop
+template <typename F>
+static void tt_add_rows(F* im, const F* col, int rows, int wc, npy_intp im_ld) {
+  switch (wc) {
+#define TT_ADD(n) case n: tt_add_rows_n<n>(im, col, rows, im_ld); return;
+    TT_WIDTHS(TT_ADD)
+#undef TT_ADD
+  }
+  for (int h = 0; h < rows; ++h)
+    for (int w = 0; w < wc; ++w)
+      im[h * im_ld + w] += col[(npy_intp)h * wc + w];
+}
+
+// the rows h of a column row that lie inside the image: [h_lo, h_hi)
+static inline void inside_rows(int h_offset, int pad_hl, int height, int height_col,
+                               int *h_lo, int *h_hi) {
+  *h_lo = pad_hl - h_offset;
+  if (*h_lo < 0) *h_lo = 0;
+  if (*h_lo > height_col) *h_lo = height_col;
+  *h_hi = height + pad_hl - h_offset;
+  if (*h_hi > height_col) *h_hi = height_col;
+  if (*h_hi < *h_lo) *h_hi = *h_lo;
+}
+
 // one row of columns: w in [lo, hi) lies inside the image
 static inline void inside_range(int w_offset, int pad_wl, int width, int width_col,
                                 int *lo, int *hi) {
@@ -49,6 +106,18 @@ void im2col(const T* data_im, const int channels,
     int c_im = c / kernel_h / kernel_w;
     int lo, hi;
     inside_range(w_offset, pad_wl, width, width_col, &lo, &hi);
+    if (lo == 0 && hi == width_col) {  // whole rows inside the image (no padding across)
+      int h_lo, h_hi;
+      inside_rows(h_offset, pad_hl, height, height_col, &h_lo, &h_hi);
+      T* col = data_col + (npy_intp)c * height_col * width_col;
+      for (npy_intp k = 0; k < (npy_intp)h_lo * width_col; ++k) col[k] = 0.;
+      for (npy_intp k = (npy_intp)h_hi * width_col; k < (npy_intp)height_col * width_col; ++k)
+        col[k] = 0.;
+      tt_copy_rows(col + (npy_intp)h_lo * width_col,
+                   data_im + (npy_intp)(c_im * height + h_lo - pad_hl + h_offset) * width
+                   + w_offset - pad_wl, h_hi - h_lo, width_col, (npy_intp)width);
+      continue;
+    }
     for (int h = 0; h < height_col; ++h) {
       int h_pad = h - pad_hl + h_offset;
       T* col = data_col + (npy_intp)(c * height_col + h) * width_col;
@@ -87,6 +156,15 @@ void col2im(const T* data_col, const int channels,
     int c_im = c / patch_h / patch_w;
     int lo, hi;
     inside_range(w_offset, pad_wl, width, width_col, &lo, &hi);
+    if (lo == 0 && hi == width_col) {  // whole rows inside the image
+      int h_lo, h_hi;
+      inside_rows(h_offset, pad_hl, height, height_col, &h_lo, &h_hi);
+      tt_add_rows(data_im + (npy_intp)(c_im * height + h_lo - pad_hl + h_offset) * width
+                  + w_offset - pad_wl,
+                  data_col + (npy_intp)(c * height_col + h_lo) * width_col,
+                  h_hi - h_lo, width_col, (npy_intp)width);
+      continue;
+    }
     for (int h = 0; h < height_col; ++h) {
       int h_pad = h - pad_hl + h_offset;
       if (h_pad < 0 || h_pad >= height)
@@ -118,7 +196,7 @@ class _FastCopies(object):
         return code[:start] + theirs + ours + code[end:]
 
     def c_code_cache_version(self):
-        return super(_FastCopies, self).c_code_cache_version() + ("corrmm_copies", 1)
+        return super(_FastCopies, self).c_code_cache_version() + ("corrmm_copies", 2)
 
 
 class FastCorrMM(_FastCopies, CorrMM):
