@@ -13,13 +13,18 @@ default (flip_filters=False), where Conv2DLayer convolves; pad='same' is
 real padding of (filter_size - 1) // 2 (odd filters), not a cropped 'full';
 pooling always ignores the border (ignore_border=False is refused), and its
 modes are cuDNN's: 'max', 'average_inc_pad', 'average_exc_pad'.
+BatchNormDNNLayer and batch_norm_dnn (of the development version) are
+BatchNormLayer and batch_norm (theano_today.lasagne_dev).
 fixes.add_dnn_module makes `import lasagne.layers.dnn` give these classes.
 """
 import theano.tensor as T
 from lasagne import init, nonlinearities
 from lasagne.layers import Conv2DLayer, Layer, Pool2DLayer
 
-__all__ = ["DNNLayer", "Pool2DDNNLayer", "MaxPool2DDNNLayer", "Conv2DDNNLayer"]
+from theano_today import lasagne_dev
+
+__all__ = ["DNNLayer", "Pool2DDNNLayer", "MaxPool2DDNNLayer", "Conv2DDNNLayer",
+           "BatchNormDNNLayer", "batch_norm_dnn"]
 
 #: Conv2DDNNLayer's default initializers, one instance each as in Lasagne's own signature.
 GLOROT_UNIFORM, ZERO = init.GlorotUniform(), init.Constant(0.)
@@ -80,3 +85,12 @@ class Conv2DDNNLayer(DNNLayer, Conv2DLayer):
         else:
             activation = conved + self.b.dimshuffle("x", 0, "x", "x")
         return self.nonlinearity(activation)
+
+
+class BatchNormDNNLayer(lasagne_dev.BatchNormLayer):
+    """BatchNormLayer, under its cuDNN name."""
+
+
+def batch_norm_dnn(layer, **kwargs):
+    """batch_norm, with a BatchNormDNNLayer."""
+    return lasagne_dev.normalized(layer, BatchNormDNNLayer, kwargs)

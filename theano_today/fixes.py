@@ -16,7 +16,7 @@ the mend.
   sklearn.cross_validation     -> add_cross_validation_module()
   sklearn.grid_search          -> add_grid_search_module()
   sklearn's removed loaders    -> add_removed_loaders()   (import; a call says what to use)
-  Lasagne 0.2.dev1's names     -> add_lasagne_dev_api()   (BatchNormLayer, batch_norm)
+  Lasagne 0.2.dev1's API       -> add_lasagne_dev_api()   (BatchNormLayer, ...: docs/own_code.md)
   np.vstack(generator) refused  -> stack_iterables()
   theano.scan's C fails to build -> compile_scan()   (mended; the Python loop if not)
   lasagne.layers.dnn, theano.sandbox.cuda cannot import -> add_dnn_module()
@@ -366,21 +366,27 @@ def add_removed_loaders():
 
 # --- Lasagne's development API -------------------------------------------------------
 
-def _add_lasagne_dev_names(layers):
-    from theano_today import lasagne_dev  # imports lasagne.layers: now there
-    for module in (layers, sys.modules.get("lasagne.layers.normalization")):
-        for name in lasagne_dev.__all__:
-            if module is not None and not hasattr(module, name):
-                setattr(module, name, getattr(lasagne_dev, name))
-    lasagne_dev.add_recurrent_indices()
+def _add_lasagne_dev_api(lasagne):
+    from theano_today import lasagne_dev, lasagne_dev_args, lasagne_dev_conv, lasagne_dev_functions
+    lasagne_dev_args.extend()  # first: the new layers build on 0.1's, extended
+    for dev in (lasagne_dev, lasagne_dev_conv, lasagne_dev_functions):
+        for module_name, names in dev.PLACES.items():
+            module = sys.modules[module_name]
+            for name in names:
+                if not hasattr(module, name):
+                    setattr(module, name, getattr(dev, name))
+                    if name not in getattr(module, "__all__", [name]):
+                        module.__all__.append(name)  # `from lasagne.layers import *` too
 
 
 def add_lasagne_dev_api():
-    """Code of late 2015 and 2016, nolearn 0.6.1's own tests among it, imports
-    names of Lasagne's development version that PyPI's Lasagne 0.1 lacks
-    (BatchNormLayer, batch_norm): lasagne.layers gets theano_today.lasagne_dev's,
-    right after it is imported."""
-    _after_import("lasagne.layers", _add_lasagne_dev_names)
+    """Code of late 2015 and 2016, nolearn 0.6.1's own tests among it, uses
+    Lasagne's development version (0.2.dev1), which PyPI's Lasagne 0.1
+    lacks: its layers (lasagne_dev, lasagne_dev_conv), functions
+    (lasagne_dev_functions) and the arguments of 0.1's own classes
+    (lasagne_dev_args). They are put in place right after lasagne is
+    imported; docs/own_code.md lists them."""
+    _after_import("lasagne", _add_lasagne_dev_api)
 
 
 # --- numpy's stacking functions and iterables ----------------------------------------
