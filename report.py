@@ -9,11 +9,16 @@ here trains or imports Theano.
 import contextlib
 import fcntl
 import json
+import math
 import os
+import re
 
 import numpy as np
 
 import cifar_loader
+from setup_theanorc import theano_today_files
+
+files = theano_today_files()  # writing a file whole, without importing Theano
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 #: The article's figures for each of reproduce.py's runs: test accuracy, and
@@ -49,51 +54,143 @@ NOTES = [
 ]
 
 
-def atomic_write(write, path):
-    """Write to path + '.part', then rename: a file is never half written."""
-    write(path + ".part")
-    os.replace(path + ".part", path)
-
-
-def write_json(path, data):
-    with open(path, "w") as f:
-        json.dump(data, f, indent=1)
-
-
-def write_text(path, text):
-    with open(path, "w") as f:
-        f.write(text)
-
-
 class ResultsError(Exception):
-    """A results file that cannot be used; the message names it."""
+    """A results file (or README.md's table) that cannot be used; the
+    message is one line naming the file, the field and the fix."""
 
 
-#: What every row needs, to be drawn and compared.
-ROW_KEYS = ["run", "device", "host", "machine", "versions", "date", "epochs", "epochs_done",
-            "learning_rate", "test_accuracy", "median_epoch_s", "history"]
+# --- what a results file may hold -------------------------------------------
+
+def _whole(low):
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= low
+
+
+def _number(low, high, nan=False):
+    return lambda v: (isinstance(v, (int, float)) and not isinstance(v, bool)
+                      and (low <= v <= high or (nan and math.isnan(v))))
+
+
+def _or_null(check):
+    return lambda v: v is None or check(v)
+
+
+def _text(v):
+    return isinstance(v, str) and v.isprintable()  # one line: no newline to break a table
+
+
+def _confusion(v):
+    return (isinstance(v, list) and len(v) == 10
+            and all(isinstance(r, list) and len(r) == 10 and all(map(_whole(0), r)) for r in v))
+
+
+#: A row's fields: (check, what it must be). Every row has ROW_FIELDS; the
+#: others (older reproduce.py wrote fewer) are checked where present.
+ROW_FIELDS = {
+    "run": (lambda v: isinstance(v, str) and v in ARTICLE, "one of %s" % ", ".join(ARTICLE)),
+    # a part of file names (the plots): never a path
+    "device": (lambda v: isinstance(v, str) and re.fullmatch(r"(cpu\d+|gpu)(-py\d+\.\d+)?", v),
+               "a device tag such as cpu2, gpu or cpu2-py3.12"),
+    "host": (_text, "text on one line"),
+    "machine": (_text, "text on one line"),
+    "versions": (_text, "text on one line"),
+    "date": (_text, "text on one line"),
+    "epochs": (_whole(1), "a whole number of at least 1"),
+    "epochs_done": (_whole(0), "a whole number of at least 0"),
+    "learning_rate": (lambda v: _number(0, 1e300)(v) and v > 0, "a number above 0"),
+    "test_accuracy": (_or_null(_number(0, 1)), "a number from 0 to 1, or null"),
+    "median_epoch_s": (_or_null(_number(0, 1e300)), "a number of seconds, or null"),
+    "history": (lambda v: isinstance(v, list), "a list of epochs"),
+}
+OPTIONAL_FIELDS = {
+    "interrupted": (lambda v: isinstance(v, bool), "true or false"),
+    "quick": (lambda v: isinstance(v, bool), "true or false"),
+    "diverged": (_or_null(_whole(1)), "an epoch number, or null"),
+    "best_valid_accuracy": (_or_null(_number(0, 1, nan=True)), "a number from 0 to 1, or null"),
+    "best_valid_epoch": (_whole(1), "an epoch number"),
+    "best_params_test_accuracy": (_or_null(_number(0, 1)), "a number from 0 to 1, or null"),
+    "confusion": (_or_null(_confusion), "10 lists of 10 whole numbers, or null"),
+}
+#: An epoch of a history (nolearn's train_history_ row): what is drawn. The
+#: losses of a run that diverged are not numbers (NaN).
+EPOCH_FIELDS = {
+    "epoch": (_whole(1), "an epoch number"),
+    "train_loss": (_number(-math.inf, math.inf, nan=True), "a number"),
+    "valid_loss": (_number(-math.inf, math.inf, nan=True), "a number"),
+    "valid_accuracy": (_number(0, 1, nan=True), "a number from 0 to 1"),
+    "dur": (_number(0, 1e300), "a number of seconds"),
+}
+
+
+def _check_fields(item, fields, optional, where):
+    """Raise ResultsError naming where and the first field of item that
+    is missing or not what fields say it must be."""
+    if not isinstance(item, dict):
+        raise ResultsError("%s is %.60r, not an object of fields" % (where, item))
+    missing = [k for k in fields if k not in item]
+    if missing:
+        raise ResultsError("%s lacks %s" % (where, ", ".join(missing)))
+    for key, (check, expected) in list(fields.items()) + list(optional.items()):
+        if key in item and not check(item[key]):
+            raise ResultsError("%s: %s is %.60r, expected %s" % (where, key, item[key], expected))
+
+
+def check_history(history, where):
+    """Raise ResultsError unless history is a list of epochs 1, 2, ... as
+    reproduce.py records them (EPOCH_FIELDS)."""
+    if not isinstance(history, list):
+        raise ResultsError("%s: the history is a %s, not a list of epochs"
+                           % (where, type(history).__name__))
+    for n, epoch in enumerate(history, 1):
+        _check_fields(epoch, EPOCH_FIELDS, {}, "%s, epoch %d of the history" % (where, n))
+        if epoch["epoch"] != n:
+            raise ResultsError("%s: epoch %d of the history says it is epoch %d"
+                               % (where, n, epoch["epoch"]))
+
+
+def check_row(row, where):
+    """Raise ResultsError unless row is a row reproduce.py writes: every
+    field of the right type and range, its history that of its epochs."""
+    _check_fields(row, {"run": (lambda v: True, "")}, {}, where)  # an object with a run
+    if not (isinstance(row["run"], str) and row["run"] in ARTICLE):
+        raise ResultsError("%s is not a row of reproduce.py (run %.60r; expected one of %s)"
+                           % (where, row["run"], ", ".join(ARTICLE)))
+    _check_fields(row, ROW_FIELDS, OPTIONAL_FIELDS, where)
+    check_history(row["history"], where)
+    if row["epochs_done"] != len(row["history"]):
+        raise ResultsError("%s: epochs_done is %d, but the history has %d epochs"
+                           % (where, row["epochs_done"], len(row["history"])))
+    if row.get("best_valid_accuracy") is not None and "best_valid_epoch" not in row:
+        raise ResultsError("%s lacks best_valid_epoch (it has best_valid_accuracy)" % where)
 
 
 def load_results(path):
     """The results in path ({"rows": []} where there is none yet), checked
-    before anything uses them; raises ResultsError."""
-    if not os.path.exists(path):
+    before anything uses them (check_row; one row per run, device and
+    host); raises ResultsError, whose message ends with the fix."""
+    fix = "repair that or move the file away"
+    if not os.path.exists(path) and not os.path.islink(path):
         return {"rows": []}
     try:
-        with open(path) as f:
-            results = json.load(f)
-    except (OSError, ValueError) as e:
-        raise ResultsError("%s is not a results file (%s)" % (path, e))
+        results = json.loads(files.read(path).decode("utf-8"))
+    except OSError as e:  # theano_today.files: a FIFO, a folder, a link to nowhere
+        raise ResultsError("%s; %s" % (e, fix) if isinstance(e, files.FileError)
+                           else "%s cannot be read (%s)" % (path, e.strerror or e))
+    except (ValueError, RecursionError, MemoryError) as e:  # UnicodeDecodeError too
+        raise ResultsError("%s is not a results file (%s): %s"
+                           % (path, " ".join(str(e).split())[:100] or type(e).__name__, fix))
     rows = results.get("rows") if isinstance(results, dict) else None
     if not isinstance(rows, list):
-        raise ResultsError("%s is not a results file (no list of rows)" % path)
+        raise ResultsError("%s is not a results file (no list of rows): %s" % (path, fix))
+    seen = {}
     for i, row in enumerate(rows, 1):
-        missing = [k for k in ROW_KEYS if not isinstance(row, dict) or k not in row]
-        if missing:
-            raise ResultsError("%s: row %d lacks %s" % (path, i, ", ".join(missing)))
-        if row["run"] not in ARTICLE or not isinstance(row["history"], list):
-            raise ResultsError("%s: row %d is not a row of reproduce.py (run %r)"
-                               % (path, i, row["run"]))
+        try:
+            check_row(row, "%s: row %d" % (path, i))
+        except ResultsError as e:
+            raise ResultsError("%s: %s" % (e, fix))
+        if _key(row) in seen:
+            raise ResultsError("%s: rows %d and %d are both %s on %s (host %s): keep one"
+                               % (path, seen[_key(row)], i, row["run"], row["device"], row["host"]))
+        seen[_key(row)] = i
     return results
 
 
@@ -166,17 +263,44 @@ def readme_table(results):
     return "\n".join(lines + [""] + speedup_lines(results)) + "\n"
 
 
-def update_readme(results, readme=README):
-    """Put readme_table(results) between the README_TABLE lines of readme."""
-    with open(readme) as f:
-        text = f.read()
+def _readme_parts(readme):
+    """README.md's text before the table, and after it (README_TABLE's
+    lines, once each, the start above the end); ResultsError if not."""
+    try:
+        text = files.read(readme).decode("utf-8")
+    except FileNotFoundError:
+        raise ResultsError("%s is missing: restore it (git checkout %s)"
+                           % (readme, os.path.basename(readme)))
+    except (OSError, ValueError) as e:
+        raise ResultsError(str(e) if isinstance(e, files.FileError) else
+                           "%s cannot be read as UTF-8 text (%s): restore it" % (readme, e))
     start, end = README_TABLE
-    if start not in text or end not in text:
-        return
-    head, rest = text.split(start, 1)
-    tail = rest.split(end, 1)[1]
-    table = readme_table(results)
-    atomic_write(lambda p: write_text(p, head + start + "\n" + table + end + tail), readme)
+    counts = (text.count(start), text.count(end))
+    problem = ("is missing the results table's lines" if 0 in counts else
+               "has the results table's lines more than once" if counts != (1, 1) else
+               "has the results table's end line above its start" if
+               text.index(end) < text.index(start) else None)
+    if problem:
+        raise ResultsError("%s %s: put back one line '%s' above the table and one line '%s' "
+                           "below it; %s is left as it is"
+                           % (readme, problem, start, end, os.path.basename(readme)))
+    head, rest = text.split(start)
+    return head + start + "\n", end + rest.split(end)[1]
+
+
+def check_readme(out_dir, readme=None):
+    """For the repository's own results folder, raise ResultsError where
+    README.md's table could not be written (before anything is)."""
+    if os.path.abspath(out_dir) == RESULTS_DIR:
+        _readme_parts(readme or README)
+
+
+def update_readme(results, readme=None):
+    """Put readme_table(results) between the README_TABLE lines of readme
+    (README.md)."""
+    readme = readme or README
+    head, tail = _readme_parts(readme)
+    files.write(readme, head + readme_table(results) + tail)
 
 
 def results_markdown(results):
@@ -244,7 +368,7 @@ def plot_curves(row, path):
     fig.suptitle("%s on %s (lr %s): test accuracy %.4f" % (
         row["run"], row["device"], row["learning_rate"], row["test_accuracy"]))
     fig.tight_layout()
-    atomic_write(lambda p: fig.savefig(p, dpi=80, format="png"), path)
+    files.write(path, lambda f: fig.savefig(f, dpi=80, format="png"))
     plt.close(fig)
 
 
@@ -269,29 +393,29 @@ def plot_confusion(row, path):
                     color="white" if matrix[i, j] > matrix.max() / 2 else "black")
     ax.set_title("%s on %s: test confusion matrix" % (row["run"], row["device"]))
     fig.tight_layout()
-    atomic_write(lambda p: fig.savefig(p, dpi=80, format="png"), path)
+    files.write(path, lambda f: fig.savefig(f, dpi=80, format="png"))
     plt.close(fig)
 
 
 def render(out_dir, results):
     """Write RESULTS.md and the plots (plots need matplotlib); for the
-    repository's own results folder, README.md's table too."""
-    markdown = results_markdown(results)
-    atomic_write(lambda p: write_text(p, markdown), os.path.join(out_dir, "RESULTS.md"))
-    if os.path.abspath(out_dir) == RESULTS_DIR:  # the published results
-        update_readme(results)
+    repository's own results folder, README.md's table too (last: a README
+    whose table lines are gone raises ResultsError, the rest written)."""
+    files.write(os.path.join(out_dir, "RESULTS.md"), results_markdown(results))
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         print("matplotlib is not installed: plots skipped (run "
               "`python reproduce.py --render-only` where it is)")
-        return
-    for row in results["rows"]:
-        key = os.path.join(out_dir, "%s-%s" % (row["run"], row["device"]))
-        if row["history"]:
-            plot_curves(row, key + "-curves.png")
-        if row.get("confusion"):
-            plot_confusion(row, key + "-confusion.png")
+    else:
+        for row in results["rows"]:
+            key = os.path.join(out_dir, "%s-%s" % (row["run"], row["device"]))
+            if row["history"]:
+                plot_curves(row, key + "-curves.png")
+            if row.get("confusion"):
+                plot_confusion(row, key + "-confusion.png")
+    if os.path.abspath(out_dir) == RESULTS_DIR:  # the published results
+        update_readme(results)
 
 
 @contextlib.contextmanager
@@ -310,12 +434,14 @@ def add_rows(out, rows):
     this run began (another run, say mlp beside cnn, may have added rows
     since), write it and redraw; returns the results."""
     path = os.path.join(out, "results.json")
+    for i, row in enumerate(rows, 1):  # nothing is stored that could not be read back
+        check_row(row, "new row %d" % i)
     with _results_locked(out):
         results = load_results(path)
         for row in rows:
             note = merge_row(results, row)
             if note:
                 print(note)
-        atomic_write(lambda p: write_json(p, results), path)
+        files.write(path, json.dumps(results, indent=1))
         render(out, results)
     return results

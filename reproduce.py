@@ -28,6 +28,7 @@ This file trains; report.py keeps results.json and draws the report.
 import theano_today  # noqa: F401  (first: makes the 2015 stack run on today's Python)
 
 import datetime
+import json
 import os
 import platform
 import socket
@@ -43,7 +44,7 @@ import cifar_loader
 import ConvolutionNN
 import mlp
 import report
-from theano_today import cli, device, divergence, params
+from theano_today import cli, device, divergence, files, params
 
 #: The runs (report.ARTICLE's): the script that defines each net and its settings.
 RUNS = {
@@ -113,24 +114,35 @@ class Checkpoint(object):
         self.best = prefix + "-best.pkl"
         self.history = prefix + "-history.json"
 
+    def paths(self):
+        return [self.last, self.best, self.history]
+
     def __call__(self, net, history):
         plain = _plain(history)
         params.save(net, self.last, __run__=self.run, __history__=plain)
         if history[-1]["valid_loss_best"]:
             params.save(net, self.best)
-        report.atomic_write(lambda p: report.write_json(p, plain), self.history)
+        files.write(self.history, json.dumps(plain, indent=1))
 
     def resume(self, net):
         """Load the latest parameters and history into net; epochs done.
-        Raises params.ParamsError for a file that is not this run's."""
-        if not os.path.exists(self.last):
+        Raises params.ParamsError for a file that is not this run's (its
+        run, its history, its layers' shapes; another floatX is converted),
+        or a -best.pkl that is not this net's."""
+        if not os.path.lexists(self.last):
             return 0
         saved = params.load(self.last)
         run, history = saved.pop("__run__", None), saved.pop("__history__", None)
-        if run != self.run or not isinstance(history, list):
+        if run != self.run:
             raise params.ParamsError("%s: not a checkpoint of run %s (it is %s)" % (
                 self.last, self.run, "run %s's" % run if run else "of an older reproduce.py"))
-        params.check_fits(net, saved, self.last)
+        try:
+            report.check_history(history, self.last)
+        except report.ResultsError as e:
+            raise params.ParamsError("%s (not a checkpoint reproduce.py wrote)" % e)
+        saved = params.fit_to(net, saved, self.last)
+        if os.path.lexists(self.best):  # tested after training: refused now, not then
+            params.fit_to(net, params.load(self.best), self.best)
         verbose, net.verbose = net.verbose, 0  # quiet: nolearn prints each parameter
         net.load_params_from(saved)
         net.verbose = verbose
@@ -234,13 +246,31 @@ def main(argv=None):
                         help="add the rows of other results.json files (say, from a "
                         "GPU machine), then redraw; trains nothing")
     args = parser.parse_args(argv)
+    if os.path.islink(args.out) and not os.path.exists(args.out):
+        parser.error("--out %s is a symbolic link to %s, which leads nowhere: create that "
+                     "folder or name another" % (args.out, os.readlink(args.out)))
     if os.path.exists(args.out) and not os.path.isdir(args.out):
         parser.error("--out %s is not a folder: name a folder for the results" % args.out)
     try:
         return run(args)
-    except (report.ResultsError, params.ParamsError) as e:
-        sys.exit("error: %s\nFix: repair or move that file away; nothing was changed "
-                 "by this run after the error." % e)
+    except (report.ResultsError, files.FileError) as e:  # each says its fix
+        sys.exit("error: %s" % e)
+    except params.ParamsError as e:
+        sys.exit("error: %s; move that file away to train the run afresh" % e)
+
+
+def check_outputs(out, names, tag, quick):
+    """Refuse now, not after training, a file the runs names will write
+    that theano_today.files would refuse (a FIFO, a link to nowhere, ...),
+    and a README.md whose table cannot be written."""
+    report.check_readme(out)
+    paths = [os.path.join(out, name) for name in ("results.json", "RESULTS.md")]
+    for name in names:
+        prefix = os.path.join(out, "%s-%s" % (name, tag))
+        paths += [prefix + "-curves.png", prefix + "-confusion.png"]
+        paths += Checkpoint(prefix + "-quick" * quick, name).paths()
+    for path in paths:
+        files.check(path)
 
 
 def run(args):
@@ -249,12 +279,14 @@ def run(args):
     results = report.load_results(os.path.join(args.out, "results.json"))  # before hours of training
     if args.render_only or args.merge:
         merged = [report.load_results(other) for other in args.merge or []]  # all checked first
+        report.check_readme(args.out)
         results = report.add_rows(args.out, [row for other in merged for row in other["rows"]])
         print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
         return results
 
     print(device.describe())
     tag, machine, host = device_info()
+    check_outputs(args.out, args.runs, tag, args.quick)
     limit = report.QUICK_IMAGES if args.quick else None
     images = cifar_loader.load_or_exit(args.data_dir, limit)
     data = {}

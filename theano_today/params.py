@@ -22,8 +22,10 @@ import numpy as np
 from theano_today import files
 
 #: The globals a parameter file names: OrderedDict and numpy's array
-#: reconstruction (numpy 1 and numpy 2 spellings, pickle protocols 2 to 5).
-ALLOWED = {("collections", "OrderedDict"), ("numpy", "ndarray"), ("numpy", "dtype")} | {
+#: reconstruction (numpy 1 and numpy 2 spellings, pickle protocols 2 to 5;
+#: protocol 2 from Python 3 writes bytes as _codecs.encode(text, 'latin1')).
+ALLOWED = {("collections", "OrderedDict"), ("numpy", "ndarray"), ("numpy", "dtype"),
+           ("_codecs", "encode")} | {
     (package + suffix, name)
     for package in ("numpy.core", "numpy._core")
     for suffix, name in ((".multiarray", "_reconstruct"), (".multiarray", "scalar"),
@@ -78,6 +80,9 @@ def fit_to(net, saved, path):
     fitted, converted = {}, set()
     for layer, values in net.get_all_params_values().items():
         got = saved.get(layer)
+        if not values and not got:  # a layer without parameters (the input) may be left out
+            fitted[layer] = []
+            continue
         if not isinstance(got, (list, tuple)) or not all(
                 isinstance(v, np.ndarray) and v.dtype.kind in "fiu" for v in got):
             raise ParamsError("%s: not this net's parameters (layer %r: %s, expected %d "
