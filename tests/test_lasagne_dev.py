@@ -481,3 +481,12 @@ def test_a_batch_normalised_cnn_of_2016_trains(stack):
     losses = [row["train_loss"] for row in net.train_history_]
     assert len(losses) == 20 and losses[-1] < 0.8 * losses[0], losses
     assert (net.predict(X) == y).mean() > 0.7
+
+
+@slow
+def test_a_2016_program_of_the_development_api_trains():
+    # a batch-normalised CNN and a net of dnn layers, Lasagne's mnist.py style
+    result = run_program("lasagne_dev_train.py")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["bn-cnn", "dnn-net"], lines
