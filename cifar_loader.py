@@ -72,13 +72,16 @@ class _Refused(pickle.UnpicklingError):
 def _read_batch(filename):
     """The dict stored in one batch file, with str keys; raises CifarError."""
     name = os.path.basename(filename)
-    if not os.path.isfile(filename):
-        raise CifarError("%s: missing" % name)
     try:
-        with open(filename, "rb") as f:
+        with files.open_file(filename) as f:  # a regular file, else FileError
             # The batches were pickled by Python 2: latin1 maps its byte
             # strings to str, keeping the pixel bytes intact.
             batch = _BatchUnpickler(f, encoding="latin1").load()
+    except FileNotFoundError:
+        raise CifarError("%s: missing" % name)
+    except OSError as e:  # a FIFO, a device, a link in a loop, a file it may not read
+        raise CifarError(str(e).replace(filename, name, 1) if isinstance(e, files.FileError)
+                         else "%s: cannot be read (%s)" % (name, e.strerror or e))
     except _Refused as e:
         raise CifarError("%s: refused, not loaded: it names %s, which no CIFAR-10 "
                          "batch does and which could run code on loading"
@@ -204,14 +207,13 @@ def _check_folder(folder, source):
     """Raise CifarError if folder is no folder, or lacks the batches beside
     their archive; a folder with some batches is left to load_CIFAR10."""
     where = folder + (" (from %s)" % source if source else "")
-    if os.path.isfile(folder):
-        problem = "is a file, not a folder"
-    elif not os.path.isdir(folder):
-        problem = "does not exist"
-    elif not any(os.path.exists(os.path.join(folder, name))
-                 for name in TRAIN_FILES + [TEST_FILE]):
+    problem = _not_a_folder(folder)
+    if problem is None and not os.access(folder, os.R_OK | os.X_OK):
+        problem = "cannot be read (permission denied)"
+    elif problem is None and not any(os.path.lexists(os.path.join(folder, name))
+                                     for name in TRAIN_FILES + [TEST_FILE]):
         problem = "holds none of the batch files"
-    else:
+    elif problem is None:
         return
     archive = _archive_near(folder)
     if archive:
@@ -234,6 +236,30 @@ def _check_folder(folder, source):
                "(CIFAR10_DIR=DIR make mlp), or set neither to download it to %s."
                % (URL, DEFAULT_DIR))
     raise CifarError("CIFAR-10 folder %s %s.\nFix: %s" % (where, problem, fix))
+
+
+def _not_a_folder(path):
+    """Why path is no folder, in words ('does not exist', 'is a file, not a
+    folder', ...); None for a folder."""
+    if os.path.isdir(path):
+        return None
+    if os.path.isfile(path):
+        return "is a file, not a folder"
+    if os.path.islink(path):
+        return "is a symbolic link that leads nowhere (to %s)" % os.readlink(path)
+    if os.path.lexists(path):
+        return "is not a folder (a FIFO, device or socket)"
+    return "does not exist"
+
+
+def _in_the_way(path):
+    """The first of path's folders (path included) that exists but is no
+    folder: a file named data where data/cifar-10-batches-py goes; None if none."""
+    while path and path != os.path.dirname(path):
+        if os.path.lexists(path) and not os.path.isdir(path):
+            return path
+        path = os.path.dirname(path)
+    return None
 
 
 def _archive_near(folder):
@@ -284,10 +310,11 @@ def download_CIFAR10(parent, url=URL, md5=MD5):
     start, breaks off or is interrupted (Ctrl-C) leaves nothing behind.
     """
     unpacked = os.path.join(parent, "cifar-10-batches-py")
-    if os.path.lexists(unpacked) and not os.path.isdir(unpacked):
-        raise CifarError("%s is in the way of the data set's folder (it is not a folder).\n"
+    blocked = _in_the_way(unpacked)
+    if blocked:
+        raise CifarError("%s is in the way of the data set's folder %s (it is not a folder).\n"
                          "Fix: move it away, or name a cifar-10-batches-py folder: "
-                         "--data-dir DIR, or CIFAR10_DIR=DIR make mlp." % unpacked)
+                         "--data-dir DIR, or CIFAR10_DIR=DIR make mlp." % (blocked, unpacked))
     existing = parent
     while existing and not os.path.isdir(existing):
         existing = os.path.dirname(existing)
@@ -400,9 +427,10 @@ def add_data_dir_option(parser):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     add_data_dir_option(parser)
     args = parser.parse_args(argv)
+    files.printable_output()  # a folder whose name stdout cannot encode
     try:
         root = resolve_data_dir(args.data_dir)
         check_CIFAR10(root)

@@ -13,7 +13,7 @@ says why and where to read on (not part of Theano's program).
 import argparse
 
 # Not in Theano's program: --help, answered before Theano starts.
-argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0]).parse_args()
 
 import theano_today  # noqa: E402,F401  (before theano: makes Theano 1.0.5 run today)
 

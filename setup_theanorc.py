@@ -87,12 +87,13 @@ def _keep(files, target, contents, like):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--source", default=os.path.join(HERE, ".theanorc"),
                         help="configuration to install")
     parser.add_argument("--home", default=os.path.expanduser("~"),
                         help="home directory to install it in ($HOME)")
     args = parser.parse_args(argv)
+    theano_today_files().printable_output()  # a home whose name stdout cannot encode
     try:
         print(install(args.source, args.home))
     except OSError as e:

@@ -26,14 +26,16 @@ Not applied, but there to use:
                 where they are files; standard library only, so that the
                 tutorial's scripts that run without Theano load it by its path
 """
-import sys
-
 # files is named to bind theano_today.files where a script loaded it by its path first
 from theano_today import blas, compiling, device, files, fixes, settings  # noqa: F401
 
-if "theano" in sys.modules:
-    raise ImportError("import theano_today before theano: Theano needs the numpy "
-                      "aliases and flags while it imports")
+settings.keep_standard_streams()
+# Theano started too early, or numpy 2 where Theano needs numpy 1: one line.
+try:
+    fixes.check_import_order()
+    fixes.check_numpy_version()
+except ImportError as error:
+    raise SystemExit("theano_today: %s." % error) from None
 fixes.apply()
 settings.log_to_stderr()
 # A configuration Theano cannot start with (a broken ~/.theanorc, a value it

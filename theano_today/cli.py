@@ -90,9 +90,10 @@ def new_file(text):
 # --- the parsers ----------------------------------------------------------------------
 
 def new_parser(doc, parents=()):
-    """An ArgumentParser described by the first paragraph of doc."""
-    return argparse.ArgumentParser(description=doc.split("\n\n")[0], parents=list(parents),
-                                   formatter_class=HelpFormatter)
+    """An ArgumentParser described by the first paragraph of doc (None
+    under python -OO, which strips docstrings: then undescribed)."""
+    return argparse.ArgumentParser(description=(doc or "").split("\n\n")[0],
+                                   parents=list(parents), formatter_class=HelpFormatter)
 
 
 def add_limit_option(parser):

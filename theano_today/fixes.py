@@ -6,6 +6,7 @@ site-packages is edited: the fixes add aliases and stand-in modules at run
 time. Each has a test in tests/test_fixes.py that first shows the break, then
 the mend.
 
+  theano imported first        -> check_import_order()    (a clear error)
   numpy must be < 2            -> check_numpy_version()   (a clear error otherwise;
                                   numpy 2 on Python >= 3.13, mended by:)
   numpy 2 removed np.product... -> add_numpy2_names()
@@ -22,6 +23,8 @@ the mend.
   lasagne.layers.dnn, theano.sandbox.cuda cannot import -> add_dnn_module()
   numpy.distutils gone (3.12)   -> add_numpy_distutils_module()
   imp gone (3.12)               -> add_imp_module()
+  python -W error: the stack's DeprecationWarnings -> quiet_stack_deprecations()
+  python -OO: Theano needs a docstring -> run_without_docstrings()
 
 and, once Theano has started, apply_to_theano():
 
@@ -48,6 +51,27 @@ import types
 import warnings
 
 import numpy as np
+
+
+# --- theano_today first ------------------------------------------------------------------
+
+#: The 2015 stack, which must start after the mends (each imports Theano).
+STACK = ("theano", "lasagne", "nolearn")
+
+
+def check_import_order():
+    """Theano must start after the mends: one imported before them (by
+    lasagne or nolearn too, or an import of it that failed half-way, as
+    it does on np.bool, leaving its submodules behind) runs without them,
+    or fails in words that never say why. ImportError, saying so, if one was."""
+    early = {name.partition(".")[0] for name in sys.modules} & set(STACK)
+    if early:
+        by = sorted(early - {"theano"})
+        raise ImportError(
+            "theano was imported before theano_today%s, so Theano started without its mends "
+            "(and fails, or already failed, on names such as np.bool). Fix: import "
+            "theano_today first, before theano, lasagne and nolearn, in a new Python process "
+            "(or a restarted notebook kernel)" % (" (by %s)" % " and ".join(by) if by else ""))
 
 
 # --- numpy < 2, but numpy 2 on Python >= 3.13 ---------------------------------------
@@ -668,11 +692,36 @@ def mend_pool_perform():
         Pool.perform = _pool_perform
 
 
+# --- python -W error, python -OO ------------------------------------------------------
+
+def quiet_stack_deprecations():
+    """Python shows no DeprecationWarning of a library by default; `python
+    -W error` turns those of the 2015 stack (distutils' find_executable,
+    numpy.distutils, ...) into errors as it imports. They are for its
+    authors, who are gone: ignored, so that -W error applies to one's own code."""
+    for category in (DeprecationWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category,
+                                module=r"(%s)(\.|$)" % "|".join(STACK))
+
+
+def _empty_docstring(opt):
+    opt.PatternSub.__doc__ = opt.PatternSub.__doc__ or ""
+
+
+def run_without_docstrings():
+    """`python -OO` strips docstrings; Theano's PatternSub adds to its class's
+    own as each is made, at import (None + str: TypeError). It gets an empty one."""
+    if sys.flags.optimize >= 2:
+        _after_import("theano.gof.opt", _empty_docstring)
+
+
 # --- all of them ------------------------------------------------------------------------
 
 def apply():
     """Apply every fix; safe to call more than once."""
     check_numpy_version()
+    quiet_stack_deprecations()
+    run_without_docstrings()
     add_numpy_aliases()
     add_numpy2_names()
     add_collections_aliases()

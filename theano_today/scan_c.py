@@ -17,6 +17,8 @@ import re
 import sys
 import warnings
 
+from theano_today import files
+
 #: Bumped when the mends change: a module built by other mends is rebuilt.
 MEND_VERSION = 2
 
@@ -110,10 +112,9 @@ def load():
             # numpy 2's broadcast object grew, and scan's loop never uses it
             warnings.filterwarnings("ignore", message="numpy.* size changed",
                                     category=RuntimeWarning)
-            if os.path.exists(library) and os.path.exists(marker):
-                with open(marker) as f:
-                    if f.read() == _version():
-                        return cmodule.dlimport(library)
+            if os.path.exists(library) and os.path.isfile(marker):
+                if files.read(marker) == _version().encode():
+                    return cmodule.dlimport(library)
             return _build(location, marker)
     finally:
         release_lock()
@@ -136,8 +137,7 @@ def _build(location, marker):
         "C_CONTIGUOUS", "F_CONTIGUOUS")]
     module = cmodule.GCC_compiler.compile_str("scan_perform", source, location=location,
                                               preargs=preargs, hide_symbols=False)
-    with open(marker, "w") as f:
-        f.write(_version())
+    files.write(marker, _version())
     return module
 
 
