@@ -32,7 +32,9 @@ files = theano_today_files()  # writing a file whole, without importing Theano
 
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 MD5 = "c58f30108f718f92721af3b95e74349a"
-DEFAULT_DIR = os.path.join("data", "cifar-10-batches-py")
+#: The checkout's data folder, wherever the script is run from.
+DEFAULT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data",
+                           "cifar-10-batches-py")
 TRAIN_FILES = ["data_batch_%d" % i for i in range(1, 6)]
 TEST_FILE = "test_batch"
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
@@ -183,7 +185,8 @@ def to_grayscale(X):
 # --- finding (or fetching) the data set -------------------------------------
 
 def resolve_data_dir(data_dir=None, download=True):
-    """Where the batches are: data_dir, else $CIFAR10_DIR, else ./data/....
+    """Where the batches are: data_dir, else $CIFAR10_DIR, else DEFAULT_DIR
+    (data/... of this checkout); ~ and $VARIABLES in a named one expanded.
 
     A folder that holds cifar-10-batches-py is accepted too. Only the
     default folder is filled by downloading; a folder the user named must
@@ -192,7 +195,9 @@ def resolve_data_dir(data_dir=None, download=True):
     chosen, source = data_dir, None
     if not chosen and os.environ.get("CIFAR10_DIR"):
         chosen, source = os.environ["CIFAR10_DIR"], "CIFAR10_DIR"
-    if not chosen:
+    if chosen:
+        chosen = files.user_path(chosen)  # '~/cifar' quoted in a script or a config
+    else:
         if download and not os.path.isdir(DEFAULT_DIR):
             download_CIFAR10(os.path.dirname(DEFAULT_DIR))
         chosen = DEFAULT_DIR

@@ -230,7 +230,8 @@ def train_run(name, spec, data, out_dir, tag, epochs, resume, quick=False):
 def main(argv=None):
     parser = cli.new_parser(__doc__)
     cifar_loader.add_data_dir_option(parser)
-    parser.add_argument("--out", default="results", help="folder for the results")
+    parser.add_argument("--out", type=cli.path, default=report.RESULTS_DIR,
+                        help="folder for the results")
     parser.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS),
                         help="which runs to train")
     parser.add_argument("--quick", action="store_true",
@@ -242,15 +243,13 @@ def main(argv=None):
                         help="continue each run from its saved -last.pkl parameters")
     parser.add_argument("--render-only", action="store_true",
                         help="only redraw RESULTS.md and the plots from results.json")
-    parser.add_argument("--merge", metavar="JSON", nargs="+",
+    parser.add_argument("--merge", metavar="JSON", nargs="+", type=cli.path,
                         help="add the rows of other results.json files (say, from a "
                         "GPU machine), then redraw; trains nothing")
     args = parser.parse_args(argv)
-    if os.path.islink(args.out) and not os.path.exists(args.out):
-        parser.error("--out %s is a symbolic link to %s, which leads nowhere: create that "
-                     "folder or name another" % (args.out, os.readlink(args.out)))
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error("--out %s is not a folder: name a folder for the results" % args.out)
+    problem = cli.folder_problem(args.out)
+    if problem:
+        parser.error("--out %s %s" % (args.out, problem))
     try:
         return run(args)
     except (report.ResultsError, files.FileError) as e:  # each says its fix

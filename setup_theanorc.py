@@ -88,9 +88,10 @@ def _keep(files, target, contents, like):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--source", default=os.path.join(HERE, ".theanorc"),
+    user_path = theano_today_files().user_path  # '~/x' expanded, as a shell would
+    parser.add_argument("--source", type=user_path, default=os.path.join(HERE, ".theanorc"),
                         help="configuration to install")
-    parser.add_argument("--home", default=os.path.expanduser("~"),
+    parser.add_argument("--home", type=user_path, default=os.path.expanduser("~"),
                         help="home directory to install it in ($HOME)")
     args = parser.parse_args(argv)
     theano_today_files().printable_output()  # a home whose name stdout cannot encode

@@ -22,6 +22,15 @@ from helpers import (ALL_BATCHES, N_PER_BATCH, assert_clean_failure,
                       write_pickle)
 
 
+@pytest.fixture(autouse=True)
+def default_dir(tmp_path, monkeypatch):
+    """DEFAULT_DIR (the checkout's data/cifar-10-batches-py) is this test's
+    tmp_path/data/cifar-10-batches-py: no test writes into the checkout."""
+    folder = str(tmp_path / "data" / "cifar-10-batches-py")
+    monkeypatch.setattr(cifar_loader, "DEFAULT_DIR", folder)
+    return folder
+
+
 # --- the fixture itself is in the official format ----------------------------
 
 @pytest.mark.parametrize("encoding, data_key, labels_key", [
@@ -249,7 +258,7 @@ def test_default_folder_without_argument_or_environment(tmp_path, monkeypatch, n
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
     monkeypatch.chdir(tmp_path)
     Path(cifar_loader.DEFAULT_DIR).mkdir(parents=True)
-    assert cifar_loader.resolve_data_dir() == os.path.join("data", "cifar-10-batches-py")
+    assert cifar_loader.resolve_data_dir() == cifar_loader.DEFAULT_DIR
 
 
 def test_only_the_default_folder_is_downloaded(tmp_path, monkeypatch):
@@ -262,7 +271,7 @@ def test_only_the_default_folder_is_downloaded(tmp_path, monkeypatch):
     assert calls == []
     with pytest.raises(CifarError):  # the fake download fetched nothing
         cifar_loader.resolve_data_dir()
-    assert calls == ["data"]
+    assert calls == [os.path.dirname(cifar_loader.DEFAULT_DIR)]
 
 
 def test_parent_of_cifar_10_batches_py_is_accepted(cifar_dir, no_download):

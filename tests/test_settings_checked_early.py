@@ -260,3 +260,41 @@ def test_a_script_with_a_special_theanorc_stops_in_one_line(tmp_path, special):
                         timeout=120)  # a hang fails the test
     line = assert_one_line(result, str(rc), "not a regular file")
     assert line.startswith("theano_today: ") and "Fix: " in line
+
+
+# --- reproduce.py's --out: checked when the command line is read ----------------------------
+
+def test_an_out_folder_that_cannot_be_written_or_made_is_refused(stack, tmp_path):
+    from theano_today import cli
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    assert cli.folder_problem(str(tmp_path / "a-file")).startswith("is not a folder")
+    assert cli.folder_problem(str(tmp_path / "a-file" / "results")) == (
+        "cannot be made: %s is not a folder" % (tmp_path / "a-file"))
+    assert "leads nowhere" in cli.folder_problem(str(tmp_path / "dangling"))
+    assert cli.folder_problem(str(tmp_path / "new" / "results")) is None  # made when written
+    assert cli.folder_problem(str(tmp_path)) is None
+    folder = _read_only_folder(tmp_path)
+    if folder is None:
+        pytest.skip("no read-only folder can be made here (root, and no mount)")
+    try:
+        assert cli.folder_problem(str(folder)).startswith("cannot be written")
+        assert cli.folder_problem(str(folder / "results")) == (
+            "cannot be written (in %s): name a folder you can write to" % folder)
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["umount", str(folder)], check=True)
+        else:
+            folder.chmod(0o755)
+
+
+@slow
+def test_reproduce_with_an_out_it_cannot_make_stops_before_training(shared_cifar_dir, tmp_path):
+    (tmp_path / "a-file").write_text("mine")
+    result = run_script("reproduce.py", "--quick", "--data-dir", shared_cifar_dir,
+                        "--out", tmp_path / "a-file" / "results")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1].endswith(
+        "error: --out %s cannot be made: %s is not a folder"
+        % (tmp_path / "a-file" / "results", tmp_path / "a-file"))
+    assert (tmp_path / "a-file").read_text() == "mine"

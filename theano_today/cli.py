@@ -74,10 +74,37 @@ def seed(text):
     return _whole_number(text, 0, 2 ** 32 - 1, "be a whole number from 0 to 4294967295")
 
 
+def path(text):
+    """A path, ~ and $VARIABLES expanded (files.user_path)."""
+    return files.user_path(text)
+
+
+def folder_problem(folder):
+    """Why files cannot be written into folder, made where missing (the
+    words after its name), or None: checked before a long run, not after."""
+    if os.path.islink(folder) and not os.path.exists(folder):
+        return ("is a symbolic link to %s, which leads nowhere: create that folder or name "
+                "another" % os.readlink(folder))
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        return "is not a folder: name a folder to write into"
+    existing = os.path.abspath(folder)
+    while not os.path.isdir(existing):  # the folder to make it in
+        existing = os.path.dirname(existing)
+        if os.path.lexists(existing) and not os.path.isdir(existing):
+            return "cannot be made: %s is not a folder" % existing
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = "" if existing == os.path.abspath(folder) else " (in %s)" % existing
+        return "cannot be written%s: name a folder you can write to" % where
+    return None
+
+
 def new_file(text):
     """A file to write: one that theano_today.files.write can write (its folder
     exists and is writable; not a folder, pipe or device; a link that leads
-    somewhere), so that a long training never ends in a file it cannot write."""
+    somewhere; a name that fits the file system, and so does the temporary
+    name written first, which keeps at most 200 bytes of it), so that a long
+    training never ends in a file it cannot write."""
+    text = path(text)
     if os.path.isdir(text):
         raise argparse.ArgumentTypeError("%s is a folder: name a file in it" % text)
     try:
