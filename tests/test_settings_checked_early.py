@@ -143,11 +143,17 @@ def test_force_device_without_a_gpu_back_end_stops_in_one_line():
 
 
 @slow
-def test_a_floatx_the_nets_cannot_train_in_stops_before_loading(shared_cifar_dir):
-    # the break: Theano refuses nolearn's float32 images at the first batch, in a traceback
+@pytest.mark.parametrize("theano_flags, says", [
+    # Theano refuses nolearn's float32 images at the first batch, in a traceback
+    ("floatX=float16", "float32 or float64"),
+    # Theano refuses nolearn's accuracy (a float64 mean) as the net is built, the same
+    ("warn_float64=raise", "nolearn computes its accuracy in float64"),
+])
+def test_a_precision_the_nets_cannot_train_in_stops_before_loading(shared_cifar_dir,
+                                                                   theano_flags, says):
     result = run_script("mlp.py", "--data-dir", shared_cifar_dir, "--epochs", "1",
-                        env={"THEANO_FLAGS": "floatX=float16"})
-    line = assert_one_line(result, "THEANO_FLAGS sets floatX=float16", "float32")
+                        env={"THEANO_FLAGS": theano_flags})
+    line = assert_one_line(result, "THEANO_FLAGS sets %s" % theano_flags, says)
     assert line.startswith("theano_today: ") and result.stdout == ""
 
 

@@ -215,16 +215,21 @@ def plain_epoch_table():
 
 def check_precision():
     """The tutorial's nets train in float32 or float64: with floatX=float16
-    Theano refuses nolearn's float32 images at the first batch. One line
-    (settings.ConfigurationError) before anything is loaded."""
+    Theano refuses nolearn's float32 images at the first batch; and nolearn
+    computes its accuracy in float64 (Theano's mean), which warn_float64=raise
+    refuses as the net is built. One line (settings.ConfigurationError)
+    before anything is loaded."""
     import theano
-    if theano.config.floatX in ("float32", "float64"):
+    if theano.config.floatX not in ("float32", "float64"):
+        name, value, why = ("floatX", theano.config.floatX,
+                            "the tutorial's nets train in float32 or float64")
+    elif theano.config.warn_float64 == "raise":
+        name, value, why = ("warn_float64", "raise", "nolearn computes its accuracy in "
+                            "float64 (Theano's mean), so no net of nolearn's can be built")
+    else:
         return
-    source, value = settings.user_setting("floatX")
-    where, fix = settings.set_by("floatX", value or theano.config.floatX, source)
-    raise settings.ConfigurationError(
-        "theano_today: %s, but the tutorial's nets train in float32 or float64. Fix: %s "
-        "(floatX = float32 is the tutorial's)." % (where, fix))
+    where, fix = settings.set_by(name, value, settings.user_setting(name)[0])
+    raise settings.ConfigurationError("theano_today: %s, but %s. Fix: %s." % (where, why, fix))
 
 
 def _interrupt(signum, frame):
