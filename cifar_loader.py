@@ -435,6 +435,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     add_data_dir_option(parser)
     args = parser.parse_args(argv)
+    files.keep_standard_streams()  # python cifar_loader.py 2>&-: a download's progress
     files.printable_output()  # a folder whose name stdout cannot encode
     try:
         root = resolve_data_dir(args.data_dir)

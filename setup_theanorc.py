@@ -94,6 +94,7 @@ def main(argv=None):
     parser.add_argument("--home", type=user_path, default=os.path.expanduser("~"),
                         help="home directory to install it in ($HOME)")
     args = parser.parse_args(argv)
+    theano_today_files().keep_standard_streams()
     theano_today_files().printable_output()  # a home whose name stdout cannot encode
     try:
         print(install(args.source, args.home))

@@ -214,6 +214,19 @@ def test_a_closed_standard_stream_is_no_failure(shared_cifar_dir, tmp_path, clos
     assert params.read_bytes().startswith(b"\x80")  # a pickle, nothing else written into it
 
 
+@pytest.mark.parametrize("closed", [">&-", "2>&-"])
+def test_the_scripts_without_theano_run_with_a_closed_stream(tmp_path, closed):
+    # a download's progress bar writes to sys.stderr, which Python leaves None
+    progress = ("import cifar_loader; cifar_loader.files.keep_standard_streams(); "
+                "cifar_loader._progress(1, 2)")
+    for command in ([sys.executable, "-c", progress],
+                    [sys.executable, str(REPO / "setup_theanorc.py"), "--home", str(tmp_path)]):
+        done = subprocess.run(["bash", "-c", '"$@" ' + closed, "bash"] + command,
+                              cwd=str(REPO), env=SCRIPT_ENV, timeout=60)
+        assert done.returncode == 0, command
+    assert (tmp_path / ".theanorc").exists()
+
+
 @slow
 def test_a_path_ascii_cannot_encode_is_printed_escaped(shared_cifar_dir, tmp_path):
     params = tmp_path / "réseau.pkl"

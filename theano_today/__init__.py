@@ -29,7 +29,7 @@ Not applied, but there to use:
 # files is named to bind theano_today.files where a script loaded it by its path first
 from theano_today import blas, compiling, device, files, fixes, settings  # noqa: F401
 
-settings.keep_standard_streams()
+files.keep_standard_streams()
 # Theano started too early, or numpy 2 where Theano needs numpy 1: one line.
 try:
     fixes.check_import_order()

@@ -25,7 +25,7 @@ Ctrl-C leaves the old one as it was. What already sits at path decides:
 
 check(path) applies those rules alone, to refuse a path before a long run.
 user_path(text) expands ~ and $VARIABLES in a path option; printable_output()
-lets stdout print any path.
+lets stdout print any path; keep_standard_streams() points closed ones at /dev/null.
 open_file and read refuse whatever is not a regular file (a FIFO would wait
 for a writer forever, /dev/zero never ends) without reading it.
 
@@ -293,6 +293,25 @@ def user_path(text):
     would: one quoted in a config file or a script ('~/data') arrives as it
     is. Every path option and variable of the tutorial goes through here."""
     return os.path.expanduser(os.path.expandvars(os.fspath(text)))
+
+
+def keep_standard_streams():
+    """Standard streams the caller closed (python mlp.py >&-) lead to
+    /dev/null instead: a closed descriptor 0, 1 or 2 is lent to the next file
+    opened (a parameter file), into which OpenMP's or OpenBLAS's messages to
+    stderr would then go; and Python's None for sys.stdout fails where code
+    writes to it (a download's progress)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+    for name in ("stdin", "stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "r" if name == "stdin" else "w"))
 
 
 def printable_output():

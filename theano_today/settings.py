@@ -35,25 +35,6 @@ def log_to_stderr():
         log.propagate = False
 
 
-def keep_standard_streams():
-    """Standard streams the caller closed (python mlp.py >&-) lead to
-    /dev/null instead: a closed descriptor 0, 1 or 2 is lent to the next file
-    opened (a parameter file), into which OpenMP's or OpenBLAS's messages to
-    stderr would then go; and Python's None for sys.stdout fails where code
-    writes to it."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-        except OSError:
-            null = os.open(os.devnull, os.O_RDWR)
-            if null != fd:
-                os.dup2(null, fd)
-                os.close(null)
-    for name in ("stdin", "stdout", "stderr"):
-        if getattr(sys, name) is None:
-            setattr(sys, name, open(os.devnull, "r" if name == "stdin" else "w"))
-
-
 # --- the settings Theano will read ------------------------------------------------
 
 def theano_flags():
