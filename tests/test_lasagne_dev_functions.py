@@ -64,10 +64,12 @@ def test_binary_hinge_loss(stack):
     np.testing.assert_allclose(
         apply(lambda p, t: binary_hinge_loss(p, t, log_odds=False), probabilities, targets),
         [0, 0.5, 0.7], rtol=1e-5, atol=1e-6)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        apply(binary_hinge_loss, log_odds, targets)
-    assert [w.category for w in caught] == [FutureWarning]
+    for given, warned in ((False, 1), (True, 0)):  # log_odds not given: a warning
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            apply(lambda p, t: binary_hinge_loss(p, t, **({"log_odds": True} if given else {})),
+                  log_odds, targets)
+        assert len([w for w in caught if w.category is FutureWarning]) == warned
 
 
 def test_multiclass_hinge_loss_and_its_gradient(stack):

@@ -37,18 +37,18 @@ def undo():
 def squared_error_aligns():
     column, vector = T.matrix(), T.vector()
     column = T.addbroadcast(column, 1)  # a net's single output unit
-    shape = lasagne.objectives.squared_error(column, vector).shape.eval(
-        {column: np.zeros((3, 1), "float32"), vector: np.zeros(3, "float32")})
-    assert tuple(shape) == (3, 1), "a column and a vector broadcast into %s" % (tuple(shape),)
+    shape = tuple(int(n) for n in lasagne.objectives.squared_error(column, vector).shape.eval(
+        {column: np.zeros((3, 1), "float32"), vector: np.zeros(3, "float32")}))
+    assert shape == (3, 1), "a column and a vector broadcast into %s" % (shape,)
 
 
 def binary_crossentropy_aligns():
     column, vector = T.matrix(), T.vector()
     column = T.addbroadcast(column, 1)
     ndim = lasagne.objectives.binary_crossentropy(column, vector).ndim
-    shape = lasagne.objectives.binary_crossentropy(column, vector).shape.eval(
-        {column: np.full((3, 1), 0.5, "float32"), vector: np.ones(3, "float32")})
-    assert ndim == 2 and tuple(shape) == (3, 1), "broadcast into %s" % (tuple(shape),)
+    shape = tuple(int(n) for n in lasagne.objectives.binary_crossentropy(column, vector).shape
+                  .eval({column: np.full((3, 1), 0.5, "float32"), vector: np.ones(3, "float32")}))
+    assert ndim == 2 and shape == (3, 1), "broadcast into %s" % (shape,)
 
 
 def uses():
