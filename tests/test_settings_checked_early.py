@@ -234,7 +234,9 @@ def test_a_home_theanorc_that_is_no_file_is_refused(stack, home_rc, make, says):
     assert stack.settings.user_setting("floatX") == (None, None)  # read by nothing else
 
 
-def test_no_home_theanorc_is_theanos_defaults(stack, home_rc):
+def test_no_home_theanorc_is_theanos_defaults(stack, home_rc, monkeypatch):
+    stack.settings.check_settings()
+    monkeypatch.setenv("THEANORC", "")  # no config file at all, for Theano too
     stack.settings.check_settings()
 
 

@@ -120,7 +120,9 @@ def _not_a_config_file(path):
     """Why Theano cannot use path as a config file (a FIFO would stall it for
     ever, /dev/zero fill the memory; one it cannot open, or a missing one
     that THEANORC names, would be passed over in silence), or None: a
-    regular file it can read, or no ~/.theanorc at all."""
+    regular file it can read, or no ~/.theanorc at all (THEANORC='' names none)."""
+    if not path:
+        return None
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
