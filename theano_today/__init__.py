@@ -8,8 +8,9 @@ Import it first, before theano, lasagne or nolearn::
 Importing it applies, once:
   fixes         the breaks of the 2015 stack, one function each; what some
                 of them put in place is its own module: dnn_layers
-                (lasagne.layers.dnn), lasagne_dev (Lasagne 0.2.dev1's
-                BatchNormLayer, ...), scan_c (theano.scan's compiled loop)
+                (lasagne.layers.dnn), lasagne_dev* (Lasagne 0.2.dev1's
+                layers, functions, arguments: docs/own_code.md), scan_c
+                (theano.scan's compiled loop)
   settings      the settings Theano will read; one line for one it refuses
   blas          the BLAS Theano links (the OpenBLAS pip installs) and its threads
   device        the CPU where the GPU back end is missing
