@@ -250,6 +250,12 @@ def main(argv=None):
     problem = cli.folder_problem(args.out)
     if problem:
         parser.error("--out %s %s" % (args.out, problem))
+    unused = [option for option, given in (("--quick", args.quick), ("--resume", args.resume),
+                                           ("--epochs", args.epochs)) if given]
+    if (args.render_only or args.merge) and unused:  # else silently not done
+        parser.error("%s trains nothing: %s would do nothing; leave %s out"
+                     % ("--render-only" if args.render_only else "--merge",
+                        " and ".join(unused), "it" if len(unused) == 1 else "them"))
     try:
         return run(args)
     except (report.ResultsError, files.FileError) as e:  # each says its fix

@@ -79,6 +79,22 @@ def test_reproduce_out_expands_variables(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["results"]
 
 
+# --- options that would do nothing ---------------------------------------------------------
+
+@pytest.mark.parametrize("args, says", [
+    (["--render-only", "--quick"], "--render-only trains nothing: --quick would do nothing"),
+    (["--merge", "other.json", "--epochs", "3", "--resume"],
+     "--merge trains nothing: --resume and --epochs would do nothing; leave them out"),
+])
+def test_training_options_with_render_only_or_merge_are_refused(stack, tmp_path, capsys,
+                                                                args, says):
+    import reproduce
+    with pytest.raises(SystemExit) as stop:
+        reproduce.main(args + ["--out", str(tmp_path / "results")])
+    assert stop.value.code == 2 and says in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []  # nothing drawn, nothing made
+
+
 # --- run from another folder --------------------------------------------------------------
 
 def test_the_default_data_folder_is_the_checkouts(tmp_path, monkeypatch):
