@@ -10,9 +10,9 @@ tests/programs/fusion_cpu_check.py uses its two helpers for the same check on th
 
     THEANO_FLAGS=device=cuda python -m bench.fusion_check
 """
-import argparse
 
 import theano_today  # noqa: F401  (before theano: makes the 2015 stack run today)
+from theano_today import cli
 
 import lasagne
 import numpy as np
@@ -67,5 +67,5 @@ def main():
 
 
 if __name__ == "__main__":
-    argparse.ArgumentParser(description=__doc__.split("\n\n")[0]).parse_args()
+    cli.new_parser(__doc__).parse_args()
     main()

@@ -23,6 +23,7 @@ import argparse
 import time
 
 import theano_today  # noqa: F401  (before theano: makes the 2015 stack run today)
+from theano_today import cli
 
 import numpy as np
 import theano
@@ -111,12 +112,13 @@ def copy_rate(x, calls):
 
 
 def parse_args(argv=None):
+    doc = (__doc__ or "").split("\n\n", 2)  # python -OO strips docstrings
     parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 2)[2])
+        description=doc[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=doc[2] if len(doc) > 2 else None)
     parser.add_argument("--ops", nargs="+", choices=sorted(CASES), default=sorted(CASES))
-    parser.add_argument("--reps", type=int, default=5, help="repetitions (default 5)")
-    parser.add_argument("--calls", type=int, default=50, help="calls per timing (default 50)")
+    parser.add_argument("--reps", type=cli.count, default=5, help="repetitions (default 5)")
+    parser.add_argument("--calls", type=cli.count, default=50, help="calls per timing (default 50)")
     return parser.parse_args(argv)
 
 

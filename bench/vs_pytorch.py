@@ -32,6 +32,8 @@ if __name__ == "__main__":
     # Theano's loops use OpenMP (openmp = True in .theanorc); its BLAS runs
     # all cores unless told otherwise (theano_today.blas.choose_threads).
     _threads = THREADS.parse_known_args()[0].threads
+    if _threads < 1:  # before OMP_NUM_THREADS takes it
+        sys.exit("vs_pytorch.py: argument --threads: must be a whole number of at least 1")
     os.environ["OMP_NUM_THREADS"] = str(_threads)
     if _threads != os.cpu_count():
         os.environ.setdefault("OPENBLAS_NUM_THREADS", str(_threads))

@@ -122,6 +122,17 @@ def test_vs_pytorch_help():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("module, option", [("bench.ops", "--reps"), ("bench.ops", "--calls"),
+                                            ("bench.vs_pytorch", "--threads"),
+                                            ("bench.vs_pytorch", "--reps")])
+def test_counts_below_one_are_refused_at_once(module, option):
+    result = run_module(module, option, "0")
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(r"argument %s: must be a whole number of at least 1" % option,
+                     result.stderr), result.stderr
+
+
+@pytest.mark.slow
 def test_feeding_times_each_way_of_feeding_the_data(shared_cifar_dir):
     result = run_module("bench.feeding", "--data-dir", shared_cifar_dir, "--epochs", "2",
                         "--nets", "mlp")

@@ -21,7 +21,8 @@ slow = pytest.mark.slow
 
 SCRIPTS_HELP = [["mlp.py"], ["ConvolutionNN.py"], ["reproduce.py"], ["gpu_check.py"],
                 ["cifar_loader.py"], ["setup_theanorc.py"], ["-m", "bench.feeding"],
-                ["-m", "bench.vs_pytorch"], ["-m", "bench.scan_cost"]]
+                ["-m", "bench.vs_pytorch"], ["-m", "bench.scan_cost"], ["-m", "bench.ops"],
+                ["-m", "bench.fusion_check"]]
 
 
 def assert_works(result):
