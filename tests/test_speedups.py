@@ -158,18 +158,14 @@ def test_fast_max_pool_grad_is_exact_on_both_paths(theano_parts, c_and_py, shape
     assert np.isnan(want).sum() < np.isnan(grads).sum() * ws[0] * ws[1]
 
 
-@pytest.mark.parametrize("shape, ws", [((2, 3, 7, 9), (2, 2)), ((3, 2, 8, 7), (3, 2)),
-                                       ((2, 2, 1, 3), (2, 2))])  # no whole window
-def test_pooling_and_its_gradient_are_exact_on_both_paths(theano_parts, c_and_py, shape, ws):
-    """Pooling and its gradient in one graph, as in a training step, with NaN,
-    inf, ties and -0.0 in the images and in the gradient: as stock Theano's C code."""
+def pooling_agrees_with_stock(theano_parts, c_and_py, ws, data, weights):
+    """Pooling and its gradient in one graph, as in a training step, on the C
+    and the Python path: bit for bit what stock Theano's C code gives, which
+    is returned (pooled, gradient)."""
     theano, T, pool_2d = theano_parts
     x, w = T.tensor4("x"), T.tensor4("w")
     pooled = pool_2d(x, ws=ws, ignore_border=True)
     outputs = [pooled, T.grad((pooled * w).sum(), x)]
-    data = corner_values(shape, seed=10)
-    n, c, h, wd = shape
-    weights = corner_values((n, c, h // ws[0], wd // ws[1]), seed=11)
     want = theano.function([x, w], outputs, mode=c_and_py["c"].excluding("pooling"))(
         data, weights)
     for mode in c_and_py.values():
@@ -177,6 +173,16 @@ def test_pooling_and_its_gradient_are_exact_on_both_paths(theano_parts, c_and_py
         assert {"FastMaxPool", "FastMaxPoolGrad"} <= set(op_names(fast))
         for got, expected in zip(fast(data, weights), want):
             np.testing.assert_array_equal(bits(got), bits(expected))
+    return want
+
+
+@pytest.mark.parametrize("shape, ws", [((2, 3, 7, 9), (2, 2)), ((3, 2, 8, 7), (3, 2)),
+                                       ((2, 2, 1, 3), (2, 2))])  # no whole window
+def test_pooling_and_its_gradient_are_exact_on_both_paths(theano_parts, c_and_py, shape, ws):
+    """With NaN, inf, ties and -0.0 in the images and in the gradient."""
+    n, c, h, w = shape
+    want = pooling_agrees_with_stock(theano_parts, c_and_py, ws, corner_values(shape, seed=10),
+                                     corner_values((n, c, h // ws[0], w // ws[1]), seed=11))
     if want[0].size:  # the corner cases were there
         assert np.isnan(want[1]).any() and (want[1] == 0).any()
 
@@ -186,22 +192,10 @@ def test_pooling_a_long_signal(theano_parts, c_and_py, ws):
     """A 1-d signal of 2**20 + 1 float32 values, pooled as N x C x 1 x L:
     rows of any length (once a crash of the process), and windows wider than
     the stack buffers the gradient once had."""
-    theano, T, pool_2d = theano_parts
-    x, w = T.tensor4("x"), T.tensor4("w")
-    pooled = pool_2d(x, ws=ws, ignore_border=True)
-    outputs = [pooled, T.grad((pooled * w).sum(), x)]
     length = 2 ** 20 + 1
-    data = corner_values((1, 2, 1, length), seed=8)
-    weights = corner_values((1, 2, 1, length // ws[1]), seed=9)
-    mode = c_and_py["c"]
-    want = theano.function([x, w], outputs,
-                           mode=mode.excluding("pooling"))(
-        data, weights)
-    for mode in c_and_py.values():
-        fast = theano.function([x, w], outputs, mode=mode)
-        assert {"FastMaxPool", "FastMaxPoolGrad"} <= set(op_names(fast))
-        for got, expected in zip(fast(data, weights), want):
-            np.testing.assert_array_equal(bits(got), bits(expected))
+    pooling_agrees_with_stock(theano_parts, c_and_py, ws,
+                              corner_values((1, 2, 1, length), seed=8),
+                              corner_values((1, 2, 1, length // ws[1]), seed=9))
 
 
 @pytest.mark.parametrize("border_mode, subsample, dilation, sizes", [
