@@ -65,18 +65,8 @@ static void tt_add_rows(F* im, const F* col, int rows, int wc, npy_intp im_ld) {
       im[h * im_ld + w] += col[(npy_intp)h * wc + w];
 }
 
-// the rows h of a column row that lie inside the image: [h_lo, h_hi)
-static inline void inside_rows(int h_offset, int pad_hl, int height, int height_col,
-                               int *h_lo, int *h_hi) {
-  *h_lo = pad_hl - h_offset;
-  if (*h_lo < 0) *h_lo = 0;
-  if (*h_lo > height_col) *h_lo = height_col;
-  *h_hi = height + pad_hl - h_offset;
-  if (*h_hi > height_col) *h_hi = height_col;
-  if (*h_hi < *h_lo) *h_hi = *h_lo;
-}
-
-// one row of columns: w in [lo, hi) lies inside the image
+// one row of columns: w in [lo, hi) lies inside the image (and, given the
+// height's numbers, the rows h in [lo, hi) of a column row)
 static inline void inside_range(int w_offset, int pad_wl, int width, int width_col,
                                 int *lo, int *hi) {
   *lo = pad_wl - w_offset;
@@ -108,7 +98,7 @@ void im2col(const T* data_im, const int channels,
     inside_range(w_offset, pad_wl, width, width_col, &lo, &hi);
     if (lo == 0 && hi == width_col) {  // whole rows inside the image (no padding across)
       int h_lo, h_hi;
-      inside_rows(h_offset, pad_hl, height, height_col, &h_lo, &h_hi);
+      inside_range(h_offset, pad_hl, height, height_col, &h_lo, &h_hi);
       T* col = data_col + (npy_intp)c * height_col * width_col;
       for (npy_intp k = 0; k < (npy_intp)h_lo * width_col; ++k) col[k] = 0.;
       for (npy_intp k = (npy_intp)h_hi * width_col; k < (npy_intp)height_col * width_col; ++k)
@@ -158,7 +148,7 @@ void col2im(const T* data_col, const int channels,
     inside_range(w_offset, pad_wl, width, width_col, &lo, &hi);
     if (lo == 0 && hi == width_col) {  // whole rows inside the image
       int h_lo, h_hi;
-      inside_rows(h_offset, pad_hl, height, height_col, &h_lo, &h_hi);
+      inside_range(h_offset, pad_hl, height, height_col, &h_lo, &h_hi);
       tt_add_rows(data_im + (npy_intp)(c_im * height + h_lo - pad_hl + h_offset) * width
                   + w_offset - pad_wl,
                   data_col + (npy_intp)(c * height_col + h_lo) * width_col,
@@ -196,7 +186,7 @@ class _FastCopies(object):
         return code[:start] + theirs + ours + code[end:]
 
     def c_code_cache_version(self):
-        return super(_FastCopies, self).c_code_cache_version() + ("corrmm_copies", 2)
+        return super(_FastCopies, self).c_code_cache_version() + ("corrmm_copies", 3)
 
 
 class FastCorrMM(_FastCopies, CorrMM):
