@@ -12,7 +12,8 @@ bias_grad  the conv layers' bias gradients, per-channel sums of the output
 bias_add   the conv layers' bias added to their output, in place as in the
            training step: bias_add against Theano's broadcasting Elemwise.
 conv       the conv layers' convolution and both its gradients (CorrMM):
-           corrmm against Theano's im2col and col2im loops.
+           corrmm against Theano's im2col and col2im loops (conv_blocks off in both).
+conv_blocks  the same: conv_blocks's products against the BLAS's (corrmm in both).
 
 Each repetition times both versions in turn (the median of --calls calls
 each) and measures how many cores other processes took meanwhile (from
@@ -92,8 +93,14 @@ def conv_case(shape):
     return [x, g], [out] + grads, "corrmm", data, None
 
 
+def conv_blocks_case(shape):
+    return conv_case(shape)[:2] + ("conv_blocks",) + conv_case(shape)[3:]
+
+
 CASES = {"pool_grad": pool_grad_case, "bias_grad": bias_grad_case, "bias_add": bias_add_case,
-         "conv": conv_case}
+         "conv": conv_case, "conv_blocks": conv_blocks_case}
+#: speed-ups off in both versions of a case: the one that case does not time
+OFF_IN_BOTH = {"conv": ("conv_blocks",)}
 
 
 def per_call_ms(f, data, calls):
@@ -124,8 +131,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    mode = theano.compile.get_default_mode()
     for name in args.ops:
+        mode = theano.compile.get_default_mode().excluding(*OFF_IN_BOTH.get(name, ()))
         for shape in CONV_OUTPUTS:
             inputs, output, tag, data, moved = CASES[name](shape)
             with_ = theano.function(inputs, output, mode=mode)
@@ -143,7 +150,7 @@ def main(argv=None):
             fast, slow = np.median(ms["with"]), np.median(ms["without"])
             rate = "" if moved is None else ", %.1f GB/s with (a copy: %.1f GB/s)" % (
                 moved / fast / 1e6, copy_rate(data[0], args.calls))
-            print("%-9s %-16s %s: %.3f ms, without: %.3f ms (x%.1f)%s; %d of %d repetitions "
+            print("%-11s %-16s %s: %.3f ms, without: %.3f ms (x%.1f)%s; %d of %d repetitions "
                   "contended" % (name, "x".join(map(str, shape)), tag, fast, slow, slow / fast,
                                  rate, contended, args.reps))
 

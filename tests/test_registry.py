@@ -62,7 +62,7 @@ def test_theano_today_tag_is_stock_theano(stack):
     import theano.tensor as T
     inputs, outputs = cnn_training_step(T)
     mode = theano.compile.get_default_mode()
-    ours = {"FastMaxPool", "FastMaxPoolGrad", "BiasAdd", "FastCorrMM", "ParallelDot"}
+    ours = {"FastMaxPool", "FastMaxPoolGrad", "BiasAdd", "BlockedCorrMM", "ParallelDot"}
     names = lambda f: {type(n.op).__name__ for n in f.maker.fgraph.toposort()}
     assert ours <= names(theano.function(inputs, outputs, mode=mode))
     stock = names(theano.function(inputs, outputs, mode=mode.excluding(stack.speedups.TAG)))

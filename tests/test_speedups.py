@@ -1,5 +1,5 @@
-"""theano_today's speed-ups (pooling, bias_add, corrmm, parallel_dot, batched_conv, fusion):
-each gives the numbers of Theano's stock implementation."""
+"""theano_today's speed-ups (pooling, bias_add, corrmm, conv_blocks, parallel_dot,
+batched_conv, fusion): each gives the numbers of Theano's stock implementation."""
 import numpy as np
 import pytest
 
@@ -215,7 +215,7 @@ def test_corrmm_copies_are_exact(theano_parts, border_mode, subsample, dilation,
     x, k, g = T.tensor4("x"), T.tensor4("k"), T.tensor4("g")
     out = conv2d(x, k, border_mode=border_mode, subsample=subsample, filter_dilation=dilation)
     outputs = [out] + T.grad((out * g).sum(), [x, k])
-    mode = theano.compile.get_default_mode()
+    mode = theano.compile.get_default_mode().excluding("conv_blocks")  # not exact: below
     fast = theano.function([x, k, g], outputs, mode=mode)
     stock = theano.function([x, k, g], outputs, mode=mode.excluding("corrmm"))
     assert {"FastCorrMM", "FastCorrMM_gradWeights", "FastCorrMM_gradInputs"} <= set(op_names(fast))
@@ -225,6 +225,54 @@ def test_corrmm_copies_are_exact(theano_parts, border_mode, subsample, dilation,
     data.append(rng.randn(*theano.function([x, k], out.shape)(*data)).astype("float32"))
     for got, want in zip(fast(*data), stock(*data)):
         np.testing.assert_array_equal(bits(got), bits(want))
+
+
+@pytest.mark.parametrize("border_mode, subsample, sizes", [
+    ("valid", (1, 1), (128, 1, 32, 32, 16, 3, 3)),     # the article's three layers
+    ("valid", (1, 1), (128, 16, 15, 15, 32, 2, 2)),
+    ("valid", (1, 1), (128, 32, 7, 7, 64, 2, 2)),
+    ("valid", (1, 1), (3, 2, 7, 6, 4, 3, 2)),          # partial blocks everywhere
+    ("full", (1, 1), (3, 5, 19, 37, 9, 3, 2)),
+    ("half", (1, 1), (2, 3, 9, 17, 20, 3, 3)),
+    ((1, 2), (2, 2), (3, 2, 9, 8, 4, 3, 2)),           # strided: Theano's copies
+    ("valid", (1, 1), (2, 64, 66, 66, 64, 3, 3))])     # too large for the blocks
+def test_conv_blocks_round_as_the_blas_does(theano_parts, border_mode, subsample, sizes):
+    """A convolution and both its gradients, a few NaN and inf among the
+    images: NaN and inf where the BLAS's products have them, every other
+    value within float32 rounding of the exact sum (float64) as the BLAS's
+    are; the products too large for the blocks are the BLAS's, bit for bit."""
+    theano, T, _ = theano_parts
+    from theano.tensor.nnet import conv2d
+    n, c, h, w, f, kh, kw = sizes
+    x, k, g = T.tensor4("x"), T.tensor4("k"), T.tensor4("g")
+    out = conv2d(x, k, border_mode=border_mode, subsample=subsample)
+    outputs = [out] + T.grad((out * g).sum(), [x, k])
+    mode = theano.compile.get_default_mode()
+    fast = theano.function([x, k, g], outputs, mode=mode)
+    stock = theano.function([x, k, g], outputs, mode=mode.excluding("conv_blocks"))
+    assert {"BlockedCorrMM", "BlockedCorrMM_gradWeights", "BlockedCorrMM_gradInputs"} <= set(
+        op_names(fast)) and not any(name.startswith("Blocked") for name in op_names(stock))
+    x64, k64, g64 = (T.tensor4(dtype="float64") for _ in range(3))
+    out64 = conv2d(x64, k64, border_mode=border_mode, subsample=subsample)
+    exact = theano.function([x64, k64, g64], [out64] + T.grad((out64 * g64).sum(), [x64, k64]))
+    rng = np.random.RandomState(sum(sizes))
+    images = rng.randn(n, c, h, w).astype("float32")
+    special = rng.rand(*images.shape) < 0.002
+    images[special] = rng.choice(np.array([np.nan, np.inf, -np.inf], "float32"), special.sum())
+    data = [images, rng.randn(f, c, kh, kw).astype("float32")]
+    data.append(rng.randn(*theano.function([x, k], out.shape)(*data)).astype("float32"))
+    # a sum of L products rounds by at most L * eps * (the sum of their sizes)
+    terms = max(c * kh * kw, f * kh * kw, int(np.prod(data[2].shape)) // f)
+    sizes_of = exact(*[np.nan_to_num(abs(d.astype("float64")), posinf=0) for d in data])
+    too_large = c * kh * kw * data[2].shape[2] * data[2].shape[3] > 65536
+    for got, want, sums, size in zip(fast(*data), stock(*data), exact(*data), sizes_of):
+        if too_large:
+            np.testing.assert_array_equal(bits(got), bits(want))
+        finite = np.isfinite(want)
+        np.testing.assert_array_equal(got[~finite], want[~finite])  # a NaN's sign may differ
+        bound = (terms + 2) * np.finfo("float32").eps * size[finite]
+        assert np.all(abs(want[finite] - sums[finite]) <= bound)  # the BLAS's rounding
+        assert np.all(abs(got[finite] - sums[finite]) <= bound)
 
 
 def bias_add_function(theano, T, mode, layout):
@@ -275,10 +323,11 @@ def test_other_additions_keep_theanos_elemwise(theano_parts, make):
 
 def test_speedups_leave_the_cnn_training_step_unchanged(theano_parts):
     """Loss and every gradient of the article's CNN: identical, bit for bit
-    (the exact speed-ups; bias_grad and parallel_dot round as BLAS does, below)."""
+    (the exact speed-ups; bias_grad, conv_blocks and parallel_dot round as
+    BLAS does, below)."""
     theano, T, _ = theano_parts
     inputs, outputs = cnn_training_step(T)
-    mode = theano.compile.get_default_mode()
+    mode = theano.compile.get_default_mode().excluding("conv_blocks")  # rounds as BLAS does
     fast = theano.function(inputs, outputs, mode=mode)
     stock = theano.function(inputs, outputs, mode=mode.excluding("pooling", "bias_add", "corrmm"))
     ours = {"FastMaxPool", "FastMaxPoolGrad", "BiasAdd", "FastCorrMM", "FastCorrMM_gradWeights",

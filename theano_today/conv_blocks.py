@@ -1,0 +1,230 @@
+"""The convolution's small per-image products in registers (CPU): conv_blocks.
+
+CorrMM (after corrmm's copies) multiplies, for every image, its columns by
+the filters: products of 9 to 128 terms over 36 to 900 positions, through
+the BLAS's sgemm_. OpenBLAS packs both operands first, which for products
+this small costs about as much as the arithmetic, and it runs the kernels
+of its core type, which on an AVX-512 CPU may be AVX2 ones (a machine's
+OPENBLAS_CORETYPE, or a CPU its version does not know). Here, where g++
+targets AVX-512, a product whose operands fit in the cache runs in blocks
+of 8 rows x 32 values (or 4 x 4 sums for the filters' gradient) held in
+AVX-512 registers, reading the operands where they lie; any other product
+(larger, other alphas or betas, doubles) still goes to the BLAS. Each value
+is a sum of the same products; the filters' gradient adds them in another
+order: results agree to float32 rounding.
+
+Applies to corrmm's ops (excluding corrmm leaves Theano's CorrMM as it is).
+Turned off by THEANO_FLAGS=optimizer_excluding=conv_blocks.
+"""
+import hashlib
+
+from theano import gof
+
+from theano_today.corrmm import FastCorrMM, FastCorrMM_gradInputs, FastCorrMM_gradWeights
+
+# tt_sgemm: sgemm_'s arguments (column-major, Fortran style); the products
+# of the three convolution directions run here, the rest in the BLAS.
+_SMALL_PRODUCTS = r"""
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#include <vector>
+
+// The most values (floats) an operand may have for the blocks below: both
+// stay in the L2 cache of one core.
+#define TT_SMALL_OPERAND 65536
+// Sums of at least this many terms run as dot products (tt_dots); shorter
+// ones, whose horizontal additions would cost as much as the products, as rows.
+#ifndef TT_DOTS_FROM
+#define TT_DOTS_FROM 128
+#endif
+// Loops over a block's registers, unrolled whole: g++ otherwise keeps the
+// accumulators in memory as well, a store for every product.
+#define TT_UNROLL _Pragma("GCC unroll 16")
+
+// Rows j of the result (at C + j*ldc) as sums over l of S[j*sj + l*sl]
+// times the row l of R (at R + l*ldr): ROWS rows of VECS x 16 values at a
+// time in registers, summed from l = 0 up as a BLAS kernel does; `last`
+// masks the last vector's values. add: C += the sums, else C = the sums.
+template <int ROWS, int VECS>
+static inline void tt_rows_block(int L, const float* S, npy_intp sj, npy_intp sl,
+                                 const float* R, npy_intp ldr, float* C, npy_intp ldc,
+                                 __mmask16 last, bool add) {
+  __m512 acc[ROWS][VECS];
+  TT_UNROLL for (int r = 0; r < ROWS; ++r)
+    TT_UNROLL for (int v = 0; v < VECS; ++v) acc[r][v] = _mm512_setzero_ps();
+  for (int l = 0; l < L; ++l) {
+    __m512 x[VECS];
+    TT_UNROLL for (int v = 0; v < VECS; ++v)
+      x[v] = _mm512_maskz_loadu_ps(v == VECS - 1 ? last : (__mmask16)0xFFFF,
+                                   R + l * ldr + 16 * v);
+    TT_UNROLL for (int r = 0; r < ROWS; ++r) {
+      __m512 s = _mm512_set1_ps(S[r * sj + l * sl]);
+      TT_UNROLL for (int v = 0; v < VECS; ++v) acc[r][v] = _mm512_fmadd_ps(s, x[v], acc[r][v]);
+    }
+  }
+  TT_UNROLL for (int r = 0; r < ROWS; ++r)
+    TT_UNROLL for (int v = 0; v < VECS; ++v) {
+      __mmask16 m = v == VECS - 1 ? last : (__mmask16)0xFFFF;
+      float* c = C + r * ldc + 16 * v;
+      // as the BLAS does: the sums added to C, or to zeros for beta = 0
+      __m512 base = add ? _mm512_maskz_loadu_ps(m, c) : _mm512_setzero_ps();
+      _mm512_mask_storeu_ps(c, m, _mm512_add_ps(base, acc[r][v]));
+    }
+}
+
+static void tt_rows(int J, int I, int L, const float* S, npy_intp sj, npy_intp sl,
+                    const float* R, npy_intp ldr, float* C, npy_intp ldc, bool add) {
+  for (int i = 0; i < I; i += 32) {
+    int left = I - i < 32 ? I - i : 32;
+    int vecs = left > 16 ? 2 : 1;
+    __mmask16 last = (__mmask16)(0xFFFFu >> (16 * vecs - left));
+    for (int j = 0; j < J; j += 8) {
+      int rows = J - j < 8 ? J - j : 8;
+      const float* s = S + j * sj;
+      float* c = C + j * ldc + i;
+      switch (rows * 4 + vecs) {
+#define TT_ROWS(n) \
+        case n * 4 + 1: tt_rows_block<n, 1>(L, s, sj, sl, R + i, ldr, c, ldc, last, add); break; \
+        case n * 4 + 2: tt_rows_block<n, 2>(L, s, sj, sl, R + i, ldr, c, ldc, last, add); break;
+        TT_ROWS(1) TT_ROWS(2) TT_ROWS(3) TT_ROWS(4) TT_ROWS(5) TT_ROWS(6) TT_ROWS(7) TT_ROWS(8)
+#undef TT_ROWS
+      }
+    }
+  }
+}
+
+// C[j*ldc + i] (+)= the dot product of the rows P + j*ldp and Q + i*ldq, of
+// L values: PR x QR of them at a time, 16 terms per step.
+template <int PR, int QR>
+static inline void tt_dots_block(int L, const float* P, npy_intp ldp, const float* Q,
+                                 npy_intp ldq, float* C, npy_intp ldc, bool add) {
+  __m512 acc[PR][QR];
+  TT_UNROLL for (int p = 0; p < PR; ++p)
+    TT_UNROLL for (int q = 0; q < QR; ++q) acc[p][q] = _mm512_setzero_ps();
+  for (int l = 0; l < L; l += 16) {
+    __mmask16 m = L - l >= 16 ? (__mmask16)0xFFFF : (__mmask16)(0xFFFFu >> (16 - (L - l)));
+    __m512 y[QR];
+    TT_UNROLL for (int q = 0; q < QR; ++q) y[q] = _mm512_maskz_loadu_ps(m, Q + q * ldq + l);
+    TT_UNROLL for (int p = 0; p < PR; ++p) {
+      __m512 x = _mm512_maskz_loadu_ps(m, P + p * ldp + l);
+      TT_UNROLL for (int q = 0; q < QR; ++q) acc[p][q] = _mm512_fmadd_ps(x, y[q], acc[p][q]);
+    }
+  }
+  TT_UNROLL for (int p = 0; p < PR; ++p)
+    TT_UNROLL for (int q = 0; q < QR; ++q) {
+      float* c = C + p * ldc + q;
+      *c = (add ? *c : 0.0f) + _mm512_reduce_add_ps(acc[p][q]);
+    }
+}
+
+static void tt_dots(int J, int I, int L, const float* P, npy_intp ldp, const float* Q,
+                    npy_intp ldq, float* C, npy_intp ldc, bool add) {
+  for (int j = 0; j < J; j += 4)
+    for (int i = 0; i < I; i += 4) {
+      int pr = J - j < 4 ? J - j : 4, qr = I - i < 4 ? I - i : 4;
+      const float* p = P + j * ldp;
+      const float* q = Q + i * ldq;
+      float* c = C + j * ldc + i;
+      switch (pr * 8 + qr) {
+#define TT_DOTS(n) \
+        case n * 8 + 1: tt_dots_block<n, 1>(L, p, ldp, q, ldq, c, ldc, add); break; \
+        case n * 8 + 2: tt_dots_block<n, 2>(L, p, ldp, q, ldq, c, ldc, add); break; \
+        case n * 8 + 3: tt_dots_block<n, 3>(L, p, ldp, q, ldq, c, ldc, add); break; \
+        case n * 8 + 4: tt_dots_block<n, 4>(L, p, ldp, q, ldq, c, ldc, add); break;
+        TT_DOTS(1) TT_DOTS(2) TT_DOTS(3) TT_DOTS(4)
+#undef TT_DOTS
+      }
+    }
+}
+
+// sgemm_ for one image's products: C = op(A) op(B) (+ C), column-major.
+// Seen row by row (row j of C is its column j): C[j][i] = sum over l of
+// op(B)(l, j) op(A)(i, l). A not transposed: rows l of A are contiguous
+// (tt_rows); A transposed and B not: dot products of columns (tt_dots).
+static void tt_sgemm(char* transa, char* transb, const int* m, const int* n,
+                     const int* k, const float* alpha, const float* A, const int* lda,
+                     const float* B, const int* ldb, const float* beta, float* C,
+                     const int* ldc) {
+  bool ta = *transa == 'T' || *transa == 't' || *transa == 'C' || *transa == 'c';
+  bool tb = *transb == 'T' || *transb == 't' || *transb == 'C' || *transb == 'c';
+  bool add = *beta == 1.0f;
+  if (*alpha != 1.0f || !(add || *beta == 0.0f) || *m <= 0 || *n <= 0 || *k <= 0
+      || (npy_intp)*m * *k > TT_SMALL_OPERAND || (npy_intp)*n * *k > TT_SMALL_OPERAND
+      || (ta && tb)) {
+    sgemm_(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  if (ta && *k >= TT_DOTS_FROM) {
+    tt_dots(*n, *m, *k, B, *ldb, A, *lda, C, *ldc, add);
+    return;
+  }
+  const float* R = A;
+  npy_intp ldr = *lda;
+  if (ta) {  // short sums: A's columns copied into rows, for tt_rows
+    static thread_local std::vector<float> rows;
+    rows.resize((size_t)*m * *k);
+    for (int i = 0; i < *m; ++i)
+      for (int l = 0; l < *k; ++l) rows[(size_t)l * *m + i] = A[l + (npy_intp)i * *lda];
+    R = rows.data();
+    ldr = *m;
+  }
+  tt_rows(*n, *m, *k, B, tb ? 1 : *ldb, tb ? *ldb : 1, R, ldr, C, *ldc, add);
+}
+#else
+#define tt_sgemm sgemm_
+#endif
+
+"""
+
+
+_DIGEST = hashlib.sha1(_SMALL_PRODUCTS.encode()).hexdigest()[:12]
+
+
+class _SmallProducts(object):
+    """corrmm's ops with their float32 products through tt_sgemm (a mix-in)."""
+
+    def c_support_code_apply(self, node, nodename):
+        code = super(_SmallProducts, self).c_support_code_apply(node, nodename)
+        if node.inputs[0].dtype != "float32":
+            return code
+        at = code.find("// Theano op code")
+        if at < 0 or code.count("sgemm_(", at) < 3:
+            raise NotImplementedError("conv_blocks: Theano's corr_gemm.c is not the one of "
+                                      "Theano 1.0.5")
+        return code[:at] + _SMALL_PRODUCTS + code[at:].replace("sgemm_(", "tt_sgemm(")
+
+    def c_code_cache_version(self):
+        # the code's own digest: a changed kernel is never taken from the cache
+        return super(_SmallProducts, self).c_code_cache_version() + ("conv_blocks", _DIGEST)
+
+
+class BlockedCorrMM(_SmallProducts, FastCorrMM):
+    pass
+
+
+class BlockedCorrMM_gradWeights(_SmallProducts, FastCorrMM_gradWeights):
+    pass
+
+
+class BlockedCorrMM_gradInputs(_SmallProducts, FastCorrMM_gradInputs):
+    pass
+
+
+BLOCKED = {FastCorrMM: BlockedCorrMM, FastCorrMM_gradWeights: BlockedCorrMM_gradWeights,
+           FastCorrMM_gradInputs: BlockedCorrMM_gradInputs}
+
+
+@gof.local_optimizer(list(BLOCKED))
+def local_conv_blocks(node):
+    """FastCorrMM and its gradients -> the same op with tt_sgemm (same
+    properties, same inputs)."""
+    blocked = BLOCKED.get(type(node.op))
+    if blocked is None:
+        return None
+    op = node.op
+    new = blocked(openmp=op.openmp, **{name: getattr(op, name) for name in op.__props__})
+    return gof.Apply(new, list(node.inputs), [out.type() for out in node.outputs]).outputs
+
+
+# Where theano_today.speedups registers it (tag conv_blocks): after corrmm (48.75).
+REWRITES = {"local_conv_blocks": local_conv_blocks}
