@@ -47,7 +47,7 @@ from nolearn.lasagne import BatchIterator  # noqa: E402
 
 import cifar_loader  # noqa: E402
 from bench.lab import NETS, repetitions  # noqa: E402
-from theano_today import blas, cli, device  # noqa: E402
+from theano_today import blas, cli, conv_blocks, device  # noqa: E402
 
 BATCH = 128
 #: Passes over the --batches per timed repetition: the MLP's steps are so short
@@ -211,9 +211,11 @@ def main(argv=None):
         if name == "cnn":
             flops = cnn_flops_per_sample()
             print("cnn: %.1f MFLOP per training image; achieved theano %.1f GFLOP/s "
-                  "(%.0f%% of its BLAS's SGEMM), pytorch %.1f GFLOP/s" % (
+                  "(%.0f%% of its BLAS's SGEMM; the convolutions' products in %s), "
+                  "pytorch %.1f GFLOP/s" % (
                       flops / 1e6, med["theano"] * flops / 1e9,
-                      100 * med["theano"] * flops / 1e9 / peak, med["pytorch"] * flops / 1e9))
+                      100 * med["theano"] * flops / 1e9 / peak,
+                      conv_blocks.where_products_run(), med["pytorch"] * flops / 1e9))
     print("Theano's BLAS: %s; a 2048x2048 SGEMM through it: %.0f GFLOP/s (OPENBLAS_NUM_THREADS=%s, "
           "OPENBLAS_CORETYPE=%s)" % (blas.name(), peak, os.environ.get(
               "OPENBLAS_NUM_THREADS", "unset: all cores"), os.environ.get("OPENBLAS_CORETYPE", "unset")))

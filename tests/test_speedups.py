@@ -275,6 +275,25 @@ def test_conv_blocks_round_as_the_blas_does(theano_parts, border_mode, subsample
         assert np.all(abs(got[finite] - sums[finite]) <= bound)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("flags, says", [
+    ("", None),
+    ("gcc.cxxflags=-march=x86-64-v3", "the BLAS (g++ does not target AVX-512 here)")])
+def test_conv_blocks_say_where_the_products_run(flags, says):
+    """Where g++ targets AVX-512 (this machine, if its CPU has it), the blocks
+    compute the products, and round otherwise than the BLAS; for a CPU
+    without it (AVX2: x86-64-v3), the C code is the BLAS's calls again."""
+    env = {"THEANO_FLAGS": flags} if flags else None
+    result = run_program("conv_blocks_check.py", env=env)
+    assert result.returncode == 0, result.stderr
+    where, outcome = result.stdout.split("\n")[-3:-1]
+    if says is None:
+        says = ("conv_blocks's AVX-512 blocks" if "avx512f" in open("/proc/cpuinfo").read()
+                else "the BLAS (g++ does not target AVX-512 here)")
+    assert where == says
+    assert outcome == ("differ" if "blocks" in where else "identical")
+
+
 def bias_add_function(theano, T, mode, layout):
     """x + b.dimshuffle('x', 0, 'x', 'x') as a conv layer adds its bias, on
     x as given ("plain"), on a transposed view of it (not contiguous), or

@@ -17,7 +17,9 @@ Applies to corrmm's ops (excluding corrmm leaves Theano's CorrMM as it is).
 Turned off by THEANO_FLAGS=optimizer_excluding=conv_blocks.
 """
 import hashlib
+import subprocess
 
+import theano
 from theano import gof
 
 from theano_today.corrmm import FastCorrMM, FastCorrMM_gradInputs, FastCorrMM_gradWeights
@@ -74,9 +76,10 @@ static inline void tt_rows_block(int L, const float* S, npy_intp sj, npy_intp sl
 
 static void tt_rows(int J, int I, int L, const float* S, npy_intp sj, npy_intp sl,
                     const float* R, npy_intp ldr, float* C, npy_intp ldc, bool add) {
-  for (int i = 0; i < I; i += 32) {
-    int left = I - i < 32 ? I - i : 32;
-    int vecs = left > 16 ? 2 : 1;
+  for (int i = 0; i < I; ) {
+    // 32 values a block, or the last 33 to 48 in one (no block of a few)
+    int left = I - i <= 48 ? I - i : 32;
+    int vecs = (left + 15) / 16;
     __mmask16 last = (__mmask16)(0xFFFFu >> (16 * vecs - left));
     for (int j = 0; j < J; j += 8) {
       int rows = J - j < 8 ? J - j : 8;
@@ -85,11 +88,13 @@ static void tt_rows(int J, int I, int L, const float* S, npy_intp sj, npy_intp s
       switch (rows * 4 + vecs) {
 #define TT_ROWS(n) \
         case n * 4 + 1: tt_rows_block<n, 1>(L, s, sj, sl, R + i, ldr, c, ldc, last, add); break; \
-        case n * 4 + 2: tt_rows_block<n, 2>(L, s, sj, sl, R + i, ldr, c, ldc, last, add); break;
+        case n * 4 + 2: tt_rows_block<n, 2>(L, s, sj, sl, R + i, ldr, c, ldc, last, add); break; \
+        case n * 4 + 3: tt_rows_block<n, 3>(L, s, sj, sl, R + i, ldr, c, ldc, last, add); break;
         TT_ROWS(1) TT_ROWS(2) TT_ROWS(3) TT_ROWS(4) TT_ROWS(5) TT_ROWS(6) TT_ROWS(7) TT_ROWS(8)
 #undef TT_ROWS
       }
     }
+    i += left;
   }
 }
 
@@ -224,6 +229,25 @@ def local_conv_blocks(node):
     op = node.op
     new = blocked(openmp=op.openmp, **{name: getattr(op, name) for name in op.__props__})
     return gof.Apply(new, list(node.inputs), [out.type() for out in node.outputs]).outputs
+
+
+def where_products_run():
+    """Where the convolutions' float32 products run, in words: in these
+    blocks when the rewrite is on and Theano's g++ flags target AVX-512
+    (asked of g++ itself), else in the BLAS."""
+    from theano.gof.cmodule import GCC_compiler
+    excluded = set(theano.config.optimizer_excluding.split(":")) & {"conv_blocks", "theano_today"}
+    if excluded:
+        return "the BLAS (optimizer_excluding=%s)" % excluded.pop()
+    try:
+        done = subprocess.run([theano.config.cxx, "-dM", "-E", "-x", "c++", "-"]
+                              + GCC_compiler.compile_args(), input="", capture_output=True,
+                              text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (%s did not answer)" % theano.config.cxx
+    if "__AVX512F__" in done.stdout:
+        return "conv_blocks's AVX-512 blocks"
+    return "the BLAS (g++ does not target AVX-512 here)"
 
 
 # Where theano_today.speedups registers it (tag conv_blocks): after corrmm (48.75).
