@@ -236,12 +236,17 @@ def test_corrmm_copies_are_exact(theano_parts, border_mode, subsample, dilation,
     ("half", (1, 1), (2, 3, 9, 17, 20, 3, 3)),
     ((1, 2), (2, 2), (3, 2, 9, 8, 4, 3, 2)),           # strided: Theano's copies
     ("valid", (1, 1), (2, 64, 66, 66, 64, 3, 3))])     # too large for the blocks
-def test_conv_blocks_round_as_the_blas_does(theano_parts, border_mode, subsample, sizes):
+def test_conv_blocks_round_as_the_blas_does(theano_parts, monkeypatch, border_mode, subsample,
+                                           sizes):
     """A convolution and both its gradients, a few NaN and inf among the
     images: NaN and inf where the BLAS's products have them, every other
     value within float32 rounding of the exact sum (float64) as the BLAS's
-    are; the products too large for the blocks are the BLAS's, bit for bit."""
+    are; the products too large for the blocks are the BLAS's, bit for bit.
+    (The blocks whatever the BLAS's kernels; where g++ does not target
+    AVX-512, their C code is the BLAS's calls.)"""
     theano, T, _ = theano_parts
+    from theano_today import conv_blocks
+    monkeypatch.setattr(conv_blocks, "blas_keeps_products", lambda ldflags: None)
     from theano.tensor.nnet import conv2d
     n, c, h, w, f, kh, kw = sizes
     x, k, g = T.tensor4("x"), T.tensor4("k"), T.tensor4("g")
@@ -275,21 +280,45 @@ def test_conv_blocks_round_as_the_blas_does(theano_parts, border_mode, subsample
         assert np.all(abs(got[finite] - sums[finite]) <= bound)
 
 
+@pytest.mark.parametrize("ldflags, core, keeps", [
+    ("", None, None),                        # Theano's fallback BLAS
+    ("-lopenblas", "Haswell", None),         # AVX2 kernels: the blocks take the products
+    ("-lopenblas", "Prescott", None),
+    ("-lopenblas", "SkylakeX", "its own AVX-512 kernels, core type SkylakeX"),
+    ("-lopenblas", "SapphireRapids", "its own AVX-512 kernels, core type SapphireRapids"),
+    ("-lmkl_rt", None, "a BLAS other than OpenBLAS: blas.ldflags=-lmkl_rt")])
+def test_the_blas_keeps_the_products_where_its_own_kernels_are_avx512(
+        theano_parts, monkeypatch, ldflags, core, keeps):
+    from theano_today import blas, conv_blocks
+    monkeypatch.setattr(blas, "openblas_info",
+                        lambda flags: None if core is None else {"core": core})
+    conv_blocks.blas_keeps_products.cache_clear()
+    try:
+        assert conv_blocks.blas_keeps_products(ldflags) == keeps
+    finally:
+        conv_blocks.blas_keeps_products.cache_clear()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("flags, says", [
     ("", None),
     ("gcc.cxxflags=-march=x86-64-v3", "the BLAS (g++ does not target AVX-512 here)")])
-def test_conv_blocks_say_where_the_products_run(flags, says):
-    """Where g++ targets AVX-512 (this machine, if its CPU has it), the blocks
-    compute the products, and round otherwise than the BLAS; for a CPU
-    without it (AVX2: x86-64-v3), the C code is the BLAS's calls again."""
+def test_conv_blocks_say_where_the_products_run(theano_parts, flags, says):
+    """Where g++ targets AVX-512 (this machine, if its CPU has it) and the
+    BLAS leaves them, the blocks compute the products, and round otherwise
+    than the BLAS; for a CPU without it (AVX2: x86-64-v3), the C code is the
+    BLAS's calls again."""
+    theano = theano_parts[0]
+    from theano_today import conv_blocks
     env = {"THEANO_FLAGS": flags} if flags else None
     result = run_program("conv_blocks_check.py", env=env)
     assert result.returncode == 0, result.stderr
     where, outcome = result.stdout.split("\n")[-3:-1]
     if says is None:
-        says = ("conv_blocks's AVX-512 blocks" if "avx512f" in open("/proc/cpuinfo").read()
-                else "the BLAS (g++ does not target AVX-512 here)")
+        keeps = conv_blocks.blas_keeps_products(theano.config.blas.ldflags)
+        says = ("the BLAS (g++ does not target AVX-512 here)"
+                if "avx512f" not in open("/proc/cpuinfo").read()
+                else "the BLAS (%s)" % keeps if keeps else "conv_blocks's AVX-512 blocks")
     assert where == says
     assert outcome == ("differ" if "blocks" in where else "identical")
 

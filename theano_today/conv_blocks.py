@@ -6,7 +6,10 @@ the BLAS's sgemm_. OpenBLAS packs both operands first, which for products
 this small costs about as much as the arithmetic, and it runs the kernels
 of its core type, which on an AVX-512 CPU may be AVX2 ones (a machine's
 OPENBLAS_CORETYPE, or a CPU its version does not know). Here, where g++
-targets AVX-512, a product whose operands fit in the cache runs in blocks
+targets AVX-512 and the BLAS is Theano's fallback or an OpenBLAS running
+other than AVX-512 kernels (with its own, it is as fast on these sizes,
+and an unknown BLAS keeps them too), a product whose operands fit in the
+cache runs in blocks
 of 8 rows x 32 values (or 4 x 4 sums for the filters' gradient) held in
 AVX-512 registers, reading the operands where they lie; any other product
 (larger, other alphas or betas, doubles) still goes to the BLAS. Each value
@@ -16,12 +19,14 @@ order: results agree to float32 rounding.
 Applies to corrmm's ops (excluding corrmm leaves Theano's CorrMM as it is).
 Turned off by THEANO_FLAGS=optimizer_excluding=conv_blocks.
 """
+import functools
 import hashlib
 import subprocess
 
 import theano
 from theano import gof
 
+from theano_today import blas
 from theano_today.corrmm import FastCorrMM, FastCorrMM_gradInputs, FastCorrMM_gradWeights
 
 # tt_sgemm: sgemm_'s arguments (column-major, Fortran style); the products
@@ -219,12 +224,31 @@ BLOCKED = {FastCorrMM: BlockedCorrMM, FastCorrMM_gradWeights: BlockedCorrMM_grad
            FastCorrMM_gradInputs: BlockedCorrMM_gradInputs}
 
 
+#: OpenBLAS's core types with AVX-512 kernels (small-matrix ones among them)
+AVX512_CORES = ("skylakex", "cooperlake", "sapphirerapids")
+
+
+@functools.lru_cache(maxsize=None)
+def blas_keeps_products(ldflags):
+    """Why the BLAS that ldflags links keeps the convolutions' products, in
+    words, or None where the blocks take them: Theano's fallback BLAS, or
+    an OpenBLAS with kernels of another core type."""
+    if not ldflags.strip():
+        return None
+    info = blas.openblas_info(ldflags)
+    if info is None:
+        return "a BLAS other than OpenBLAS: blas.ldflags=%s" % ldflags
+    if info["core"].lower() in AVX512_CORES:
+        return "its own AVX-512 kernels, core type %s" % info["core"]
+    return None
+
+
 @gof.local_optimizer(list(BLOCKED))
 def local_conv_blocks(node):
     """FastCorrMM and its gradients -> the same op with tt_sgemm (same
-    properties, same inputs)."""
+    properties, same inputs), unless the BLAS keeps the products."""
     blocked = BLOCKED.get(type(node.op))
-    if blocked is None:
+    if blocked is None or blas_keeps_products(theano.config.blas.ldflags):
         return None
     op = node.op
     new = blocked(openmp=op.openmp, **{name: getattr(op, name) for name in op.__props__})
@@ -233,8 +257,8 @@ def local_conv_blocks(node):
 
 def where_products_run():
     """Where the convolutions' float32 products run, in words: in these
-    blocks when the rewrite is on and Theano's g++ flags target AVX-512
-    (asked of g++ itself), else in the BLAS."""
+    blocks when the rewrite is on, the BLAS leaves them, and Theano's g++
+    flags target AVX-512 (asked of g++ itself), else in the BLAS."""
     from theano.gof.cmodule import GCC_compiler
     excluded = set(theano.config.optimizer_excluding.split(":")) & {"conv_blocks", "theano_today"}
     if excluded:
@@ -245,9 +269,10 @@ def where_products_run():
                               text=True, timeout=60)
     except (OSError, subprocess.SubprocessError):
         return "unknown (%s did not answer)" % theano.config.cxx
-    if "__AVX512F__" in done.stdout:
-        return "conv_blocks's AVX-512 blocks"
-    return "the BLAS (g++ does not target AVX-512 here)"
+    if "__AVX512F__" not in done.stdout:
+        return "the BLAS (g++ does not target AVX-512 here)"
+    keeps = blas_keeps_products(theano.config.blas.ldflags)
+    return "the BLAS (%s)" % keeps if keeps else "conv_blocks's AVX-512 blocks"
 
 
 # Where theano_today.speedups registers it (tag conv_blocks): after corrmm (48.75).

@@ -36,7 +36,7 @@ SPEEDUPS = [
     Speedup("corrmm", "cpu", 48.75,
             "the convolution's im2col and col2im without a test per value"),
     Speedup("conv_blocks", "cpu", 48.76,
-            "the convolution's small per-image products in AVX-512 registers"),
+            "the convolution's small products in AVX-512 registers, where the BLAS's kernels are not"),
     Speedup("parallel_dot", "cpu", 48.8,
             "matrix products split over OpenMP's threads, one BLAS set of threads less"),
     Speedup("batched_conv", "gpu", "stabilize",
