@@ -640,9 +640,10 @@ def test_fix_blas_compiles_and_computes(ldflags):
 @slow
 def test_break_fallback_blas_in_openmp_threads_aborts():
     # Theano's fallback BLAS calls numpy without the GIL from the OpenMP
-    # threads of its convolution: stock Theano's openmp, turned back on.
-    result = run_program("fallback_blas_conv.py", "--break",
-                         env={"THEANO_FLAGS": "blas.ldflags=,openmp=True"})
+    # threads of its convolution: stock Theano's openmp, turned back on
+    # (and its products, which conv_blocks keeps from the fallback where it can).
+    result = run_program("fallback_blas_conv.py", "--break", env={
+        "THEANO_FLAGS": "blas.ldflags=,openmp=True,optimizer_excluding=conv_blocks"})
     assert result.returncode != 0 and "loss" not in result.stdout, result.stdout
     assert "Fatal Python error" in result.stderr, result.stderr[-2000:]
 

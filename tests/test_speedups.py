@@ -227,54 +227,76 @@ def test_corrmm_copies_are_exact(theano_parts, border_mode, subsample, dilation,
         np.testing.assert_array_equal(bits(got), bits(want))
 
 
-@pytest.mark.parametrize("border_mode, subsample, sizes", [
-    ("valid", (1, 1), (128, 1, 32, 32, 16, 3, 3)),     # the article's three layers
-    ("valid", (1, 1), (128, 16, 15, 15, 32, 2, 2)),
-    ("valid", (1, 1), (128, 32, 7, 7, 64, 2, 2)),
-    ("valid", (1, 1), (3, 2, 7, 6, 4, 3, 2)),          # partial blocks everywhere
-    ("full", (1, 1), (3, 5, 19, 37, 9, 3, 2)),
-    ("half", (1, 1), (2, 3, 9, 17, 20, 3, 3)),
-    ((1, 2), (2, 2), (3, 2, 9, 8, 4, 3, 2)),           # strided: Theano's copies
-    ("valid", (1, 1), (2, 64, 66, 66, 64, 3, 3))])     # too large for the blocks
+def blocks_take(m, n, k):
+    """Whether conv_blocks's C code takes a product of sgemm_'s sizes m, n, k."""
+    from theano_today.conv_blocks import SMALL_OPERAND
+    return m * k <= SMALL_OPERAND and n * k <= SMALL_OPERAND
+
+
+@pytest.mark.parametrize("border_mode, subsample, sizes, kind", [
+    ("valid", (1, 1), (128, 1, 32, 32, 16, 3, 3), None),    # the article's three layers
+    ("valid", (1, 1), (128, 16, 15, 15, 32, 2, 2), None),
+    ("valid", (1, 1), (128, 32, 7, 7, 64, 2, 2), None),
+    ("valid", (1, 1), (3, 2, 7, 6, 4, 3, 2), None),         # partial blocks everywhere
+    ("full", (1, 1), (3, 5, 19, 37, 9, 3, 2), None),
+    ("half", (1, 1), (2, 3, 9, 17, 20, 3, 3), None),
+    ((1, 2), (2, 2), (3, 2, 9, 8, 4, 3, 2), None),          # strided: Theano's copies
+    ("valid", (1, 1), (3, 4, 9, 8, 6, 3, 2), "groups"),     # 2 groups: offsets into operands
+    ("valid", (1, 1), (3, 2, 7, 6, 4, 3, 2), "unshared"),   # products of one position
+    ("valid", (1, 1), (2, 64, 66, 66, 64, 3, 3), None),     # too large for the blocks
+    ("valid", (1, 1), (2, 256, 16, 16, 16, 1, 1), None),    # 256 x 256: at the limit
+    ("valid", (1, 1), (2, 257, 16, 16, 16, 1, 1), None)])   # 257 x 256: the BLAS's
 def test_conv_blocks_round_as_the_blas_does(theano_parts, monkeypatch, border_mode, subsample,
-                                           sizes):
+                                           sizes, kind):
     """A convolution and both its gradients, a few NaN and inf among the
     images: NaN and inf where the BLAS's products have them, every other
     value within float32 rounding of the exact sum (float64) as the BLAS's
-    are; the products too large for the blocks are the BLAS's, bit for bit.
+    are; the products the blocks do not take are the BLAS's, bit for bit.
     (The blocks whatever the BLAS's kernels; where g++ does not target
-    AVX-512, their C code is the BLAS's calls.)"""
+    AVX-512, their C code is the BLAS's calls and the test shows nothing.)"""
     theano, T, _ = theano_parts
+    from theano.tensor.nnet import conv2d
     from theano_today import conv_blocks
     monkeypatch.setattr(conv_blocks, "blas_keeps_products", lambda ldflags: None)
-    from theano.tensor.nnet import conv2d
     n, c, h, w, f, kh, kw = sizes
-    x, k, g = T.tensor4("x"), T.tensor4("k"), T.tensor4("g")
-    out = conv2d(x, k, border_mode=border_mode, subsample=subsample)
-    outputs = [out] + T.grad((out * g).sum(), [x, k])
+    oh, ow = (h - kh) // subsample[0] + 1, (w - kw) // subsample[1] + 1  # unshared's filters
+    groups = 2 if kind == "groups" else 1
+    kshape = (f, oh, ow, c, kh, kw) if kind == "unshared" else (f, c // groups, kh, kw)
+
+    def convolution(dtype):
+        x, k, g = T.tensor4(dtype=dtype), T.TensorType(dtype, (False,) * len(kshape))(), \
+            T.tensor4(dtype=dtype)
+        out = conv2d(x, k, border_mode=border_mode, subsample=subsample, num_groups=groups,
+                     unshared=kind == "unshared")
+        return [x, k, g], [out] + T.grad((out * g).sum(), [x, k])
+
+    inputs, outputs = convolution("float32")
     mode = theano.compile.get_default_mode()
-    fast = theano.function([x, k, g], outputs, mode=mode)
-    stock = theano.function([x, k, g], outputs, mode=mode.excluding("conv_blocks"))
+    fast = theano.function(inputs, outputs, mode=mode)
+    stock = theano.function(inputs, outputs, mode=mode.excluding("conv_blocks"))
     assert {"BlockedCorrMM", "BlockedCorrMM_gradWeights", "BlockedCorrMM_gradInputs"} <= set(
         op_names(fast)) and not any(name.startswith("Blocked") for name in op_names(stock))
-    x64, k64, g64 = (T.tensor4(dtype="float64") for _ in range(3))
-    out64 = conv2d(x64, k64, border_mode=border_mode, subsample=subsample)
-    exact = theano.function([x64, k64, g64], [out64] + T.grad((out64 * g64).sum(), [x64, k64]))
+    exact = theano.function(*convolution("float64"))
     rng = np.random.RandomState(sum(sizes))
     images = rng.randn(n, c, h, w).astype("float32")
     special = rng.rand(*images.shape) < 0.002
     images[special] = rng.choice(np.array([np.nan, np.inf, -np.inf], "float32"), special.sum())
-    data = [images, rng.randn(f, c, kh, kw).astype("float32")]
-    data.append(rng.randn(*theano.function([x, k], out.shape)(*data)).astype("float32"))
-    # a sum of L products rounds by at most L * eps * (the sum of their sizes)
-    terms = max(c * kh * kw, f * kh * kw, int(np.prod(data[2].shape)) // f)
+    data = [images, rng.randn(*kshape).astype("float32")]
+    data.append(rng.randn(*theano.function(inputs[:2], outputs[0].shape)(*data[:2]))
+                .astype("float32"))
     sizes_of = exact(*[np.nan_to_num(abs(d.astype("float64")), posinf=0) for d in data])
-    too_large = c * kh * kw * data[2].shape[2] * data[2].shape[3] > 65536
-    for got, want, sums, size in zip(fast(*data), stock(*data), exact(*data), sizes_of):
-        if too_large:
+    # per output: its sums' terms, and whether the blocks take its products
+    # (sgemm_'s m, n, k as CorrMM calls it: positions N, filters M, columns K)
+    N, M, K = data[2].shape[2] * data[2].shape[3], f // groups, c // groups * kh * kw
+    outs = [(K, blocks_take(N, M, K)), (f * kh * kw, blocks_take(N, K, M)),
+            (n * N, blocks_take(K, M, N))]
+    for got, want, sums, size, (terms, taken) in zip(
+            fast(*data), stock(*data), exact(*data), sizes_of, outs):
+        if border_mode == "valid" and kind != "unshared" and not taken:
             np.testing.assert_array_equal(bits(got), bits(want))
         finite = np.isfinite(want)
         np.testing.assert_array_equal(got[~finite], want[~finite])  # a NaN's sign may differ
+        # a sum of L products rounds by at most L * eps * (the sum of their sizes)
         bound = (terms + 2) * np.finfo("float32").eps * size[finite]
         assert np.all(abs(want[finite] - sums[finite]) <= bound)  # the BLAS's rounding
         assert np.all(abs(got[finite] - sums[finite]) <= bound)
@@ -302,6 +324,7 @@ def test_the_blas_keeps_the_products_where_its_own_kernels_are_avx512(
 @pytest.mark.slow
 @pytest.mark.parametrize("flags, says", [
     ("", None),
+    ("blas.ldflags=", None),   # Theano's fallback BLAS: the blocks take its products
     ("gcc.cxxflags=-march=x86-64-v3", "the BLAS (g++ does not target AVX-512 here)")])
 def test_conv_blocks_say_where_the_products_run(theano_parts, flags, says):
     """Where g++ targets AVX-512 (this machine, if its CPU has it) and the
@@ -315,7 +338,8 @@ def test_conv_blocks_say_where_the_products_run(theano_parts, flags, says):
     assert result.returncode == 0, result.stderr
     where, outcome = result.stdout.split("\n")[-3:-1]
     if says is None:
-        keeps = conv_blocks.blas_keeps_products(theano.config.blas.ldflags)
+        ldflags = "" if flags == "blas.ldflags=" else theano.config.blas.ldflags
+        keeps = conv_blocks.blas_keeps_products(ldflags)
         says = ("the BLAS (g++ does not target AVX-512 here)"
                 if "avx512f" not in open("/proc/cpuinfo").read()
                 else "the BLAS (%s)" % keeps if keeps else "conv_blocks's AVX-512 blocks")

@@ -5,16 +5,18 @@ the filters: products of 9 to 128 terms over 36 to 900 positions, through
 the BLAS's sgemm_. OpenBLAS packs both operands first, which for products
 this small costs about as much as the arithmetic, and it runs the kernels
 of its core type, which on an AVX-512 CPU may be AVX2 ones (a machine's
-OPENBLAS_CORETYPE, or a CPU its version does not know). Here, where g++
-targets AVX-512 and the BLAS is Theano's fallback or an OpenBLAS running
-other than AVX-512 kernels (with its own, it is as fast on these sizes,
-and an unknown BLAS keeps them too), a product whose operands fit in the
-cache runs in blocks
-of 8 rows x 32 values (or 4 x 4 sums for the filters' gradient) held in
-AVX-512 registers, reading the operands where they lie; any other product
-(larger, other alphas or betas, doubles) still goes to the BLAS. Each value
-is a sum of the same products; the filters' gradient adds them in another
-order: results agree to float32 rounding.
+OPENBLAS_CORETYPE, or a CPU its version does not know).
+
+Here such a product, both operands within SMALL_OPERAND values, runs in
+blocks held in AVX-512 registers, reading the operands where they lie: 8
+rows of 32 values (the row's last block 1 to 48), or for the filters'
+gradient over 128 positions or more, 4 x 4 dot products. Any other product
+(larger, other alphas or betas, doubles) still goes to the BLAS. The
+blocks take the products where g++ targets AVX-512 and the BLAS is
+Theano's fallback or an OpenBLAS running other than AVX-512 kernels; with
+its own AVX-512 kernels OpenBLAS is as fast on these sizes, and a BLAS
+other than OpenBLAS keeps them too. Each value sums the same products in
+another order than the BLAS: results agree to float32 rounding.
 
 Applies to corrmm's ops (excluding corrmm leaves Theano's CorrMM as it is).
 Turned off by THEANO_FLAGS=optimizer_excluding=conv_blocks.
@@ -36,9 +38,8 @@ _SMALL_PRODUCTS = r"""
 #include <immintrin.h>
 #include <vector>
 
-// The most values (floats) an operand may have for the blocks below: both
-// stay in the L2 cache of one core.
-#define TT_SMALL_OPERAND 65536
+// TT_SMALL_OPERAND (SMALL_OPERAND below): the most values an operand may
+// have for the blocks, both then in the L2 cache of one core.
 // Sums of at least this many terms run as dot products (tt_dots); shorter
 // ones, whose horizontal additions would cost as much as the products, as rows.
 #ifndef TT_DOTS_FROM
@@ -161,7 +162,9 @@ static void tt_sgemm(char* transa, char* transb, const int* m, const int* n,
   if (*alpha != 1.0f || !(add || *beta == 0.0f) || *m <= 0 || *n <= 0 || *k <= 0
       || (npy_intp)*m * *k > TT_SMALL_OPERAND || (npy_intp)*n * *k > TT_SMALL_OPERAND
       || (ta && tb)) {
-    sgemm_(transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    // non-const operands, as Theano's calls: with Theano's fallback BLAS,
+    // only its overload for them is defined
+    sgemm_(transa, transb, m, n, k, alpha, (float*)A, lda, (float*)B, ldb, beta, C, ldc);
     return;
   }
   if (ta && *k >= TT_DOTS_FROM) {
@@ -187,6 +190,9 @@ static void tt_sgemm(char* transa, char* transb, const int* m, const int* n,
 """
 
 
+#: The most values an operand of a product in the blocks may have (256 KB).
+SMALL_OPERAND = 65536
+_SMALL_PRODUCTS = "#define TT_SMALL_OPERAND %d\n%s" % (SMALL_OPERAND, _SMALL_PRODUCTS)
 _DIGEST = hashlib.sha1(_SMALL_PRODUCTS.encode()).hexdigest()[:12]
 
 
@@ -260,7 +266,8 @@ def where_products_run():
     blocks when the rewrite is on, the BLAS leaves them, and Theano's g++
     flags target AVX-512 (asked of g++ itself), else in the BLAS."""
     from theano.gof.cmodule import GCC_compiler
-    excluded = set(theano.config.optimizer_excluding.split(":")) & {"conv_blocks", "theano_today"}
+    excluded = set(theano.config.optimizer_excluding.split(":")) & {
+        "conv_blocks", "corrmm", "corrmm_copies", "theano_today", "fast_run"}
     if excluded:
         return "the BLAS (optimizer_excluding=%s)" % excluded.pop()
     try:
