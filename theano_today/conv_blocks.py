@@ -104,6 +104,46 @@ static void tt_rows(int J, int I, int L, const float* S, npy_intp sj, npy_intp s
   }
 }
 
+// The sums of PR x QR vectors' values added to C (row p at C + p*ldc), or
+// written for add = false: one horizontal sum each ...
+template <int PR, int QR>
+struct tt_dots_out {
+  static inline void store(__m512 (*acc)[QR], float* C, npy_intp ldc, bool add) {
+    TT_UNROLL for (int p = 0; p < PR; ++p)
+      TT_UNROLL for (int q = 0; q < QR; ++q) {
+        float* c = C + p * ldc + q;
+        *c = (add ? *c : 0.0f) + _mm512_reduce_add_ps(acc[p][q]);
+      }
+  }
+};
+// ... but a whole 4 x 4 block's, which cost as much as the products for
+// short sums, in one tree: halves of pairs added, interleaved, until lane q
+// of 128-bit part p holds the sum of acc[p][q].
+template <>
+struct tt_dots_out<4, 4> {
+  static inline void store(__m512 (*acc)[4], float* C, npy_intp ldc, bool add) {
+    const __m512* a = &acc[0][0];
+    __m512 t[8], u[4], w[2];
+    TT_UNROLL for (int i = 0; i < 8; ++i)  // a[2i] in lanes 0 and 2, a[2i + 1] in 1 and 3
+      t[i] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * i], a[2 * i + 1]),
+                           _mm512_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+    TT_UNROLL for (int i = 0; i < 4; ++i)  // a[4i + j] in lane j, per 128-bit part
+      u[i] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * i], t[2 * i + 1], 0x44),
+                           _mm512_shuffle_ps(t[2 * i], t[2 * i + 1], 0xEE));
+    TT_UNROLL for (int i = 0; i < 2; ++i)  // two parts each
+      w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0x88),
+                           _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], 0xDD));
+    __m512 sums = _mm512_add_ps(_mm512_shuffle_f32x4(w[0], w[1], 0x88),
+                                _mm512_shuffle_f32x4(w[0], w[1], 0xDD));
+    __m128 row[4] = {_mm512_extractf32x4_ps(sums, 0), _mm512_extractf32x4_ps(sums, 1),
+                     _mm512_extractf32x4_ps(sums, 2), _mm512_extractf32x4_ps(sums, 3)};
+    TT_UNROLL for (int p = 0; p < 4; ++p) {
+      float* c = C + p * ldc;
+      _mm_storeu_ps(c, _mm_add_ps(add ? _mm_loadu_ps(c) : _mm_setzero_ps(), row[p]));
+    }
+  }
+};
+
 // C[j*ldc + i] (+)= the dot product of the rows P + j*ldp and Q + i*ldq, of
 // L values: PR x QR of them at a time, 16 terms per step.
 template <int PR, int QR>
@@ -121,11 +161,7 @@ static inline void tt_dots_block(int L, const float* P, npy_intp ldp, const floa
       TT_UNROLL for (int q = 0; q < QR; ++q) acc[p][q] = _mm512_fmadd_ps(x, y[q], acc[p][q]);
     }
   }
-  TT_UNROLL for (int p = 0; p < PR; ++p)
-    TT_UNROLL for (int q = 0; q < QR; ++q) {
-      float* c = C + p * ldc + q;
-      *c = (add ? *c : 0.0f) + _mm512_reduce_add_ps(acc[p][q]);
-    }
+  tt_dots_out<PR, QR>::store(acc, C, ldc, add);
 }
 
 static void tt_dots(int J, int I, int L, const float* P, npy_intp ldp, const float* Q,
