@@ -22,6 +22,9 @@ TEST_BATCH = "test_batch"
 ALL_BATCHES = TRAIN_BATCHES + [TEST_BATCH]
 N_PER_BATCH = 100  # 10 images of each class
 
+#: Things that are not a regular file, where a user may have one: name -> maker(path).
+SPECIAL_FILES = {"FIFO": os.mkfifo, "link to /dev/zero": lambda path: path.symlink_to("/dev/zero")}
+
 
 class Py2Pickler(pickle._Pickler):
     """Pickles like Python 2 did: every string is a Python-2 str.

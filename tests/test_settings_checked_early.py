@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 import cifar_loader
-from helpers import SCRIPT_ENV, assert_one_line, run_program, run_script
+from helpers import SCRIPT_ENV, SPECIAL_FILES, assert_one_line, run_program, run_script
 
 slow = pytest.mark.slow
 
@@ -223,8 +223,8 @@ def home_rc(flags, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("make, says", [
-    (lambda rc: os.mkfifo(rc), "FIFO"),                  # Theano: waits for a writer for ever
-    (lambda rc: rc.symlink_to("/dev/zero"), "FIFO, device"),  # Theano: MemoryError
+    (SPECIAL_FILES["FIFO"], "FIFO"),                     # Theano: waits for a writer for ever
+    (SPECIAL_FILES["link to /dev/zero"], "FIFO, device"),  # Theano: MemoryError
     (lambda rc: rc.mkdir(), "is a folder"),              # Theano: passed over in silence
     (lambda rc: rc.symlink_to(rc.parent / "gone"), "symbolic link to"),  # the same
 ], ids=["fifo", "dev-zero", "folder", "dangling-link"])
@@ -257,13 +257,10 @@ def test_an_unreadable_theanorc_is_refused(stack, flags, tmp_path, monkeypatch):
 
 
 @slow
-@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+@pytest.mark.parametrize("special", sorted(SPECIAL_FILES))
 def test_a_script_with_a_special_theanorc_stops_in_one_line(tmp_path, special):
     rc = tmp_path / ".theanorc"
-    if special == "fifo":
-        os.mkfifo(rc)
-    else:
-        rc.symlink_to(special)
+    SPECIAL_FILES[special](rc)
     result = run_script("gpu_check.py", env={"THEANORC": None, "HOME": str(tmp_path)},
                         timeout=120)  # a hang fails the test
     line = assert_one_line(result, str(rc), "not a regular file")

@@ -15,7 +15,7 @@ import pytest
 
 import report
 import setup_theanorc
-from helpers import REPO, SCRIPT_ENV, assert_clean_failure, run_python, run_script
+from helpers import REPO, SCRIPT_ENV, SPECIAL_FILES, assert_clean_failure, run_python, run_script
 
 files = setup_theanorc.theano_today_files()
 ROOT = os.geteuid() == 0
@@ -255,13 +255,10 @@ def test_a_link_at_the_old_temporary_name_is_left_alone(tmp_path):
     assert (home / ".theanorc").read_text() == TUTORIAL
 
 
-@pytest.mark.parametrize("thing", ["FIFO", "link to /dev/zero"])
+@pytest.mark.parametrize("thing", sorted(SPECIAL_FILES))
 def test_a_theanorc_that_is_not_a_file_is_one_line_and_kept(tmp_path, thing):
     rc = tmp_path / ".theanorc"
-    if thing == "FIFO":
-        os.mkfifo(rc)
-    else:
-        rc.symlink_to("/dev/zero")
+    SPECIAL_FILES[thing](rc)
     result = run_script("setup_theanorc.py", env={"HOME": str(tmp_path)}, timeout=60)
     assert_clean_failure(result, "error: could not install .theanorc", str(rc))
     assert len(result.stderr.splitlines()) == 1, result.stderr
