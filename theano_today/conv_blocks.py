@@ -29,7 +29,8 @@ import theano
 from theano import gof
 
 from theano_today import blas
-from theano_today.corrmm import FastCorrMM, FastCorrMM_gradInputs, FastCorrMM_gradWeights
+from theano_today.corrmm import (OP_CODE, FastCorrMM, FastCorrMM_gradInputs,
+                                 FastCorrMM_gradWeights, same_op_as)
 
 # tt_sgemm: sgemm_'s arguments (column-major, Fortran style); the products
 # of the three convolution directions run here, the rest in the BLAS.
@@ -239,7 +240,7 @@ class _SmallProducts(object):
         code = super(_SmallProducts, self).c_support_code_apply(node, nodename)
         if node.inputs[0].dtype != "float32":
             return code
-        at = code.find("// Theano op code")
+        at = code.find(OP_CODE)
         if at < 0 or code.count("sgemm_(", at) < 3:
             raise NotImplementedError("conv_blocks: Theano's corr_gemm.c is not the one of "
                                       "Theano 1.0.5")
@@ -292,9 +293,7 @@ def local_conv_blocks(node):
     blocked = BLOCKED.get(type(node.op))
     if blocked is None or blas_keeps_products(theano.config.blas.ldflags):
         return None
-    op = node.op
-    new = blocked(openmp=op.openmp, **{name: getattr(op, name) for name in op.__props__})
-    return gof.Apply(new, list(node.inputs), [out.type() for out in node.outputs]).outputs
+    return same_op_as(blocked, node)
 
 
 def where_products_run():

@@ -170,12 +170,16 @@ void col2im(const T* data_col, const int channels,
 """
 
 
+#: Where corr_gemm.c's op code starts, after its helper functions.
+OP_CODE = "// Theano op code"
+
+
 class _FastCopies(object):
     """CorrMM's C code with im2col and col2im replaced (a mix-in)."""
 
     def c_support_code_apply(self, node, nodename):
         code = super(_FastCopies, self).c_support_code_apply(node, nodename)
-        start, end = code.find("void im2col("), code.find("// Theano op code")
+        start, end = code.find("void im2col("), code.find(OP_CODE)
         if start < 0 or end < start or "void col2im(" not in code[start:end]:
             raise NotImplementedError("corrmm_copies: Theano's corr_gemm.c is not the one "
                                       "of Theano 1.0.5")
@@ -205,16 +209,20 @@ FAST = {CorrMM: FastCorrMM, CorrMM_gradWeights: FastCorrMM_gradWeights,
         CorrMM_gradInputs: FastCorrMM_gradInputs}
 
 
+def same_op_as(op_class, node):
+    """The outputs of node's op rebuilt as op_class (the same properties and
+    openmp), on the same inputs."""
+    op = node.op
+    new = op_class(openmp=op.openmp, **{name: getattr(op, name) for name in op.__props__})
+    return gof.Apply(new, list(node.inputs), [out.type() for out in node.outputs]).outputs
+
+
 @gof.local_optimizer(list(FAST))
 def local_corrmm_copies(node):
     """CorrMM, CorrMM_gradWeights, CorrMM_gradInputs -> the same op with
     the faster copies (same properties, same inputs)."""
     fast = FAST.get(type(node.op))
-    if fast is None:
-        return None
-    op = node.op
-    new = fast(openmp=op.openmp, **{name: getattr(op, name) for name in op.__props__})
-    return gof.Apply(new, list(node.inputs), [out.type() for out in node.outputs]).outputs
+    return None if fast is None else same_op_as(fast, node)
 
 
 # Where theano_today.speedups registers them (tag corrmm): after the choice of
