@@ -6,6 +6,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -260,18 +261,26 @@ def test_ctrl_c_still_saves_and_evaluates_and_says_interrupted(shared_cifar_dir,
     params = tmp_path / "mlp.pkl"
     command = [sys.executable, str(REPO / "mlp.py"), "--data-dir", shared_cifar_dir,
                "--epochs", "1000", "--save", str(params)]
-    process = subprocess.Popen(command, cwd=str(REPO), env=SCRIPT_ENV, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    seen = ""
-    for line in process.stdout:  # nolearn's epoch rows, as they come
-        seen += line
-        if epoch_rows(seen):
-            process.send_signal(stop)
-            break
-    stdout, stderr = process.communicate(timeout=120)
+    with open(tmp_path / "stderr", "w+") as errors:
+        process = subprocess.Popen(command, cwd=str(REPO), env=SCRIPT_ENV, text=True,
+                                   stdout=subprocess.PIPE, stderr=errors)
+        hung = threading.Timer(120, process.kill)
+        hung.start()
+        stdout = ""
+        for line in process.stdout:  # nolearn's epoch rows, as they come
+            stdout += line
+            if epoch_rows(stdout):
+                process.send_signal(stop)
+                break
+        # the same reader to the end: lines it has read ahead are in its buffer
+        stdout += process.stdout.read()
+        process.wait()
+        hung.cancel()
+        errors.seek(0)
+        stderr = errors.read()
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr, stderr
-    done = len(epoch_rows(seen + stdout))
+    done = len(epoch_rows(stdout))
     assert 1 <= done < 1000
     assert ACCURACY.match(stdout.splitlines()[-1]), stdout
     assert "parameters saved to %s" % params in stdout and params.exists()
