@@ -18,6 +18,7 @@ from lasagne.updates import nesterov_momentum
 import cifar_loader
 from theano_today import cli, device
 from theano_today.divergence import StopOnDivergence
+from theano_today.interrupt import StopBetweenBatches
 from theano_today.shared_data import SharedDataNeuralNet
 
 # The article's settings
@@ -56,8 +57,9 @@ def build_mlp(epochs=EPOCHS, learning_rate=LEARNING_RATE, verbose=1,
         update_learning_rate=learning_rate,
         update_momentum=MOMENTUM,
         max_epochs=epochs,
-        # a loss that is no longer a number ends training, with the last good parameters
-        on_training_started=[StopOnDivergence()],
+        # a loss that is no longer a number ends training, with the last good
+        # parameters; Ctrl-C ends it after the minibatch under way
+        on_training_started=[StopOnDivergence(), StopBetweenBatches()],
         verbose=verbose,
     )
 

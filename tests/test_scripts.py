@@ -320,6 +320,62 @@ def test_stop_on_divergence_puts_back_the_last_finite_parameters(stack):
 
 
 
+def plain(out):
+    """nolearn's epoch table without its colours (ANSI codes)."""
+    return re.sub(r"\x1b\[\d*m", "", out)
+
+
+def small_mlp(epochs, on_epoch_finished=(), on_batch_finished=()):
+    """The article's MLP on 320 random images (nolearn: 256 to train, 64 to
+    validate; two minibatches an epoch); handlers of the test's run first."""
+    import mlp
+    net = mlp.build_mlp(epochs)
+    net.on_epoch_finished[:0] = on_epoch_finished  # before nolearn's PrintLog
+    net.on_batch_finished[:0] = on_batch_finished
+    rng = np.random.RandomState(0)
+    return net, rng.uniform(-0.5, 0.5, (320, 1024)).astype(np.float32), \
+        rng.randint(0, 10, 320).astype(np.int32)
+
+
+def test_ctrl_c_after_an_epoch_still_prints_and_checks_it(stack, capsys):
+    """The race that nolearn's fit leaves: Ctrl-C after an epoch is in the
+    history, before its row is printed and its loss checked."""
+    def loss_gone_then_ctrl_c(net, history):
+        history[-1]["train_loss"] = np.nan
+        os.kill(os.getpid(), signal.SIGINT)
+
+    outside = signal.getsignal(signal.SIGINT)
+    net, X, y = small_mlp(5, on_epoch_finished=[loss_gone_then_ctrl_c])
+    net.initialize()
+    first = [p.get_value() for p in net.get_all_params()]
+    net.fit(X, y)
+    assert len(net.train_history_) == 1
+    assert re.findall(r"^ +(\d+) +nan ", plain(capsys.readouterr().out),
+                      re.MULTILINE) == ["1"]  # epoch 1's row, printed
+    for param, value in zip(net.get_all_params(), first):  # StopOnDivergence ran
+        np.testing.assert_array_equal(param.get_value(), value)
+    assert signal.getsignal(signal.SIGINT) is outside
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_ctrl_c_in_a_minibatch_stops_after_it(stack, capsys, stop):
+    batches = []
+
+    def stop_in_epoch_2(net, history):
+        batches.append(len(history))
+        if len(batches) == 3:  # epoch 2's first minibatch
+            assert signal.getsignal(stop) not in (signal.SIG_DFL, signal.default_int_handler)
+            os.kill(os.getpid(), stop)
+
+    outside = signal.getsignal(stop)
+    net, X, y = small_mlp(5, on_batch_finished=[stop_in_epoch_2])
+    net.fit(X, y)
+    assert batches == [0, 0, 1]  # no second minibatch in epoch 2
+    assert len(net.train_history_) == 1
+    assert len(epoch_rows(plain(capsys.readouterr().out))) == 1
+    assert signal.getsignal(stop) is outside
+
+
 def test_run_turns_ctrl_c_and_a_failing_disk_into_one_line(stack, capsys):
     import errno
     from theano_today import cli
