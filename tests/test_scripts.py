@@ -376,6 +376,21 @@ def test_ctrl_c_in_a_minibatch_stops_after_it(stack, capsys, stop):
     assert signal.getsignal(stop) is outside
 
 
+def test_ctrl_c_after_training_failed_is_ctrl_c_again(stack):
+    def fails(net, history):
+        raise ValueError("a batch handler's error")
+
+    net, X, y = small_mlp(5, on_batch_finished=[fails])
+    for _ in range(2):  # the second fit finds the handler the first left
+        with pytest.raises(ValueError):
+            net.fit(X, y)
+    with pytest.raises(KeyboardInterrupt):  # not held for a training that has ended
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # Python runs the handler between two bytecodes
+            pass
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_run_turns_ctrl_c_and_a_failing_disk_into_one_line(stack, capsys):
     import errno
     from theano_today import cli

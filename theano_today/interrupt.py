@@ -15,6 +15,15 @@ import threading
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def in_training(frame):
+    """Whether a frame runs within a nolearn net's train_loop."""
+    while frame is not None:
+        if frame.f_code.co_name == "train_loop":
+            return True
+        frame = frame.f_back
+    return False
+
+
 class StopBetweenBatches(object):
     """A nolearn on_training_started handler. Listed after the other
     handlers that add epoch handlers, so that it ends an epoch after them."""
@@ -31,7 +40,10 @@ class StopBetweenBatches(object):
                     net.on_batch_finished, net.on_epoch_finished, net.on_training_finished)):
             return
         self.asked = False
-        self.before = {number: signal.signal(number, self.ask) for number in SIGNALS}
+        for number in SIGNALS:
+            held = signal.signal(number, self.ask)
+            if held != self.ask:  # else held since a fit that an error ended
+                self.before[number] = held
         for handlers, handler in ((net.on_batch_finished, self.stop_if_asked),
                                   (net.on_epoch_finished, self.stop_if_asked),
                                   (net.on_training_finished, self.training_finished)):
@@ -39,10 +51,17 @@ class StopBetweenBatches(object):
                 handlers.append(handler)
 
     def ask(self, number, frame):
-        if self.asked:  # asked twice: stop now
-            self.restore()
-            raise KeyboardInterrupt
-        self.asked = True
+        if not self.asked and in_training(frame):
+            self.asked = True
+            return
+        # asked twice, or after an error ended training and left this handler:
+        # as without it
+        before = self.before.get(number)
+        self.restore()
+        if callable(before):  # Python's KeyboardInterrupt, or the script's own
+            before(number, frame)
+        elif before != signal.SIG_IGN:
+            signal.raise_signal(number)
 
     def stop_if_asked(self, net, history):
         if self.asked:
