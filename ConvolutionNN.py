@@ -17,7 +17,7 @@ from lasagne.updates import nesterov_momentum
 import cifar_loader
 from theano_today import cli, device
 from theano_today.divergence import StopOnDivergence
-from theano_today.interrupt import StopBetweenBatches
+from theano_today.interrupt import stop_between_batches
 from theano_today.shared_data import SharedDataNeuralNet
 
 # The article's settings, as printed
@@ -67,9 +67,8 @@ def build_cnn(epochs=EPOCHS, learning_rate=LEARNING_RATE, verbose=1,
         update_learning_rate=learning_rate,
         update_momentum=MOMENTUM,
         max_epochs=epochs,
-        # a loss that is no longer a number ends training, with the last good
-        # parameters; Ctrl-C ends it after the minibatch under way
-        on_training_started=[StopOnDivergence(), StopBetweenBatches()],
+        # a loss that is no longer a number ends training, with the last good parameters
+        on_training_started=[StopOnDivergence()],
         verbose=verbose,
     )
 
@@ -91,7 +90,8 @@ def main(argv=None):
 
     # Build the network and train it (nolearn prints a row per epoch; Ctrl-C stops it).
     net = build_cnn(args.epochs, args.learning_rate)
-    net.fit(Xtr, Ytr)
+    with stop_between_batches(net):  # Ctrl-C stops after the minibatch under way
+        net.fit(Xtr, Ytr)
     saved = cli.save_params(net, args.save) if args.save else True
 
     # Evaluate on the 10,000 test images it never saw.

@@ -44,7 +44,7 @@ import cifar_loader
 import ConvolutionNN
 import mlp
 import report
-from theano_today import cli, device, divergence, files, params
+from theano_today import cli, device, divergence, files, interrupt, params
 
 #: The runs (report.ARTICLE's): the script that defines each net and its settings.
 RUNS = {
@@ -186,8 +186,9 @@ def train_run(name, spec, data, out_dir, tag, epochs, resume, quick=False):
     net.initialize()
     done = checkpoint.resume(net) if resume else 0
     if done < epochs:
-        # nolearn's fit stops cleanly on Ctrl-C and returns the net as it is.
-        net.fit(Xtr, Ytr, epochs=epochs - done)
+        # Ctrl-C ends training after the minibatch under way; fit returns the net as it is.
+        with interrupt.stop_between_batches(net):
+            net.fit(Xtr, Ytr, epochs=epochs - done)
     history = _plain(net.train_history_)
     diverged = divergence.diverged_at(history)
     interrupted = len(history) < epochs and diverged is None

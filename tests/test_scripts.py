@@ -325,7 +325,7 @@ def plain(out):
     return re.sub(r"\x1b\[\d*m", "", out)
 
 
-def small_mlp(epochs, on_epoch_finished=(), on_batch_finished=()):
+def small_mlp(epochs=5, on_epoch_finished=(), on_batch_finished=()):
     """The article's MLP on 320 random images (nolearn: 256 to train, 64 to
     validate; two minibatches an epoch); handlers of the test's run first."""
     import mlp
@@ -337,6 +337,20 @@ def small_mlp(epochs, on_epoch_finished=(), on_batch_finished=()):
         rng.randint(0, 10, 320).astype(np.int32)
 
 
+def fit_stopping_between_batches(net, X, y):
+    from theano_today.interrupt import stop_between_batches
+    outside = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with stop_between_batches(net):
+            net.fit(X, y)
+    finally:  # as they were, whatever ended the fit
+        assert {stop: signal.getsignal(stop) for stop in outside} == outside
+        handlers = (net.on_training_started + net.on_batch_finished + net.on_epoch_finished
+                    + net.on_training_finished)
+        assert not [h for h in handlers if type(getattr(h, "__self__", None)).__module__
+                    == "theano_today.interrupt"]
+
+
 def test_ctrl_c_after_an_epoch_still_prints_and_checks_it(stack, capsys):
     """The race that nolearn's fit leaves: Ctrl-C after an epoch is in the
     history, before its row is printed and its loss checked."""
@@ -344,17 +358,25 @@ def test_ctrl_c_after_an_epoch_still_prints_and_checks_it(stack, capsys):
         history[-1]["train_loss"] = np.nan
         os.kill(os.getpid(), signal.SIGINT)
 
-    outside = signal.getsignal(signal.SIGINT)
-    net, X, y = small_mlp(5, on_epoch_finished=[loss_gone_then_ctrl_c])
+    net, X, y = small_mlp(on_epoch_finished=[loss_gone_then_ctrl_c])
     net.initialize()
     first = [p.get_value() for p in net.get_all_params()]
-    net.fit(X, y)
+    fit_stopping_between_batches(net, X, y)
     assert len(net.train_history_) == 1
     assert re.findall(r"^ +(\d+) +nan ", plain(capsys.readouterr().out),
                       re.MULTILINE) == ["1"]  # epoch 1's row, printed
     for param, value in zip(net.get_all_params(), first):  # StopOnDivergence ran
         np.testing.assert_array_equal(param.get_value(), value)
-    assert signal.getsignal(signal.SIGINT) is outside
+
+
+def test_ctrl_c_after_an_epoch_stops_before_the_next(stack, capsys):
+    batches = []
+    net, X, y = small_mlp(on_epoch_finished=[lambda net, history: os.kill(os.getpid(),
+                                                                          signal.SIGINT)],
+                          on_batch_finished=[lambda net, history: batches.append(len(history))])
+    fit_stopping_between_batches(net, X, y)
+    assert batches == [0, 0] and len(net.train_history_) == 1  # epoch 1's minibatches only
+    assert len(epoch_rows(plain(capsys.readouterr().out))) == 1
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
@@ -367,28 +389,55 @@ def test_ctrl_c_in_a_minibatch_stops_after_it(stack, capsys, stop):
             assert signal.getsignal(stop) not in (signal.SIG_DFL, signal.default_int_handler)
             os.kill(os.getpid(), stop)
 
-    outside = signal.getsignal(stop)
-    net, X, y = small_mlp(5, on_batch_finished=[stop_in_epoch_2])
-    net.fit(X, y)
+    net, X, y = small_mlp(on_batch_finished=[stop_in_epoch_2])
+    fit_stopping_between_batches(net, X, y)
     assert batches == [0, 0, 1]  # no second minibatch in epoch 2
     assert len(net.train_history_) == 1
     assert len(epoch_rows(plain(capsys.readouterr().out))) == 1
-    assert signal.getsignal(stop) is outside
 
 
-def test_ctrl_c_after_training_failed_is_ctrl_c_again(stack):
-    def fails(net, history):
-        raise ValueError("a batch handler's error")
+def test_ctrl_c_twice_stops_at_once(stack):
+    after = []
 
-    net, X, y = small_mlp(5, on_batch_finished=[fails])
-    for _ in range(2):  # the second fit finds the handler the first left
-        with pytest.raises(ValueError):
-            net.fit(X, y)
-    with pytest.raises(KeyboardInterrupt):  # not held for a training that has ended
+    def twice(net, history):
         os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(1000):  # Python runs the handler between two bytecodes
-            pass
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        os.kill(os.getpid(), signal.SIGINT)
+        after.append(len(history))  # not reached: the second one stops here
+
+    net, X, y = small_mlp(on_batch_finished=[twice])
+    fit_stopping_between_batches(net, X, y)
+    assert after == [] and net.train_history_ == []
+
+
+def test_ctrl_c_outside_training_is_ctrl_c(stack):
+    from theano_today.interrupt import stop_between_batches
+    net, X, y = small_mlp()
+    with pytest.raises(KeyboardInterrupt):
+        with stop_between_batches(net):
+            os.kill(os.getpid(), signal.SIGINT)  # say, while it compiles
+            for _ in range(1000):  # Python runs the handler between two bytecodes
+                pass
+
+
+def test_an_error_in_training_leaves_the_handlers_as_they_were(stack):
+    def fails(net, history):
+        raise ValueError("a minibatch handler's error")
+
+    net, X, y = small_mlp(on_batch_finished=[fails])
+    with pytest.raises(ValueError):
+        fit_stopping_between_batches(net, X, y)
+
+
+def test_an_ignored_signal_stays_ignored(stack):
+    seen = []
+    net, X, y = small_mlp(1, on_batch_finished=[
+        lambda net, history: seen.append(signal.getsignal(signal.SIGTERM))])
+    outside = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as nohup and & leave it
+    try:
+        fit_stopping_between_batches(net, X, y)
+    finally:
+        signal.signal(signal.SIGTERM, outside)
+    assert seen == [signal.SIG_IGN] * 2
 
 
 def test_run_turns_ctrl_c_and_a_failing_disk_into_one_line(stack, capsys):

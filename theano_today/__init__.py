@@ -23,7 +23,7 @@ Not applied, but there to use:
   shared_data   SharedDataNeuralNet: nolearn's NeuralNet, data stored on the device once per fit
   cli           the command line of a training script (the tutorial's share it)
   params        parameter files that run no code; divergence: a nan loss stops training
-  interrupt     Ctrl-C stops training between minibatches, each epoch printed whole
+  interrupt     stop_between_batches: Ctrl-C stops training between minibatches
   files         files written whole (whatever sits at their name) and read only
                 where they are files; standard library only, so that the
                 tutorial's scripts that run without Theano load it by its path

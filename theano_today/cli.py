@@ -238,13 +238,14 @@ def _interrupt(signum, frame):
 
 def run(main, interrupted="interrupted before training ended: nothing was saved"):
     """Call a script's main. Ctrl-C outside training (nolearn and
-    theano_today.interrupt handle it within) says interrupted and exits 130, and so does a polite kill
-    (SIGTERM: kill, timeout, a batch system's time limit), which would
-    otherwise end the process at once, unsaved; a reader that closes the
-    output early (python mlp.py | head) ends the script quietly; a failing
-    disk or folder (full, unwritable), Theano's compile directory's
-    included, is one line; so is a floatX the nets cannot train in, and a
-    warning that `python -W error` made an error. Any path prints."""
+    theano_today.interrupt handle it within) says interrupted and exits
+    130, and so does a polite kill (SIGTERM: kill, timeout, a batch
+    system's time limit), which would otherwise end the process at once,
+    unsaved; a reader that closes the output early (python mlp.py | head)
+    ends the script quietly; a failing disk or folder (full, unwritable),
+    Theano's compile directory's included, is one line; so is a floatX the
+    nets cannot train in, and a warning that `python -W error` made an
+    error. Any path prints."""
     signal.signal(signal.SIGTERM, _interrupt)
     files.printable_output()
     plain_epoch_table()

@@ -3,76 +3,81 @@
 nolearn's fit ends training where Ctrl-C lands. Landing after an epoch was
 recorded in the net's history but before that epoch's handlers ran, it left
 the epoch's row unprinted and its loss unchecked (StopOnDivergence), though
-the epoch counts as done. StopBetweenBatches holds Ctrl-C (SIGINT) and a
-polite kill (SIGTERM) during training until the minibatch, or the epoch's
-handlers, under way are done; a second one stops at once.
+the epoch counts as done. Within stop_between_batches, Ctrl-C (SIGINT) and
+a polite kill (SIGTERM) during training take effect at the end of the
+minibatch, or of the epoch's handlers, under way; a second one at once.
 
-    net = NeuralNet(..., on_training_started=[StopOnDivergence(), StopBetweenBatches()])
+    with stop_between_batches(net):
+        net.fit(X, y)
 """
+import contextlib
 import signal
 import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def in_training(frame):
-    """Whether a frame runs within a nolearn net's train_loop."""
-    while frame is not None:
-        if frame.f_code.co_name == "train_loop":
-            return True
-        frame = frame.f_back
-    return False
-
-
-class StopBetweenBatches(object):
-    """A nolearn on_training_started handler. Listed after the other
-    handlers that add epoch handlers, so that it ends an epoch after them."""
+class _Holder(object):
+    """The signal handler and nolearn handlers of one stop_between_batches."""
 
     def __init__(self):
+        self.outside = {}  # the handler each held signal had before
+        self.training = False
         self.asked = False
-        self.before = {}  # each signal's handler outside training
-
-    def __call__(self, net, history):
-        # Python lets the main thread alone set signal handlers; nolearn's lists
-        # are the ones train_loop iterates only where they are lists.
-        if threading.current_thread() is not threading.main_thread() or not all(
-                isinstance(handlers, list) for handlers in (
-                    net.on_batch_finished, net.on_epoch_finished, net.on_training_finished)):
-            return
-        self.asked = False
-        for number in SIGNALS:
-            held = signal.signal(number, self.ask)
-            if held != self.ask:  # else held since a fit that an error ended
-                self.before[number] = held
-        for handlers, handler in ((net.on_batch_finished, self.stop_if_asked),
-                                  (net.on_epoch_finished, self.stop_if_asked),
-                                  (net.on_training_finished, self.training_finished)):
-            if handler not in handlers:
-                handlers.append(handler)
 
     def ask(self, number, frame):
-        if not self.asked and in_training(frame):
+        if self.training and not self.asked:
             self.asked = True
             return
-        # asked twice, or after an error ended training and left this handler:
-        # as without it
-        before = self.before.get(number)
-        self.restore()
-        if callable(before):  # Python's KeyboardInterrupt, or the script's own
-            before(number, frame)
-        elif before != signal.SIG_IGN:
+        # outside training (compiling, say), or asked twice: as without this
+        outside = self.outside[number]
+        if callable(outside):  # Python's KeyboardInterrupt, or the script's own
+            outside(number, frame)
+        else:  # the default, or one set outside Python: the signal's own end
+            signal.signal(number, signal.SIG_DFL)
             signal.raise_signal(number)
+
+    def training_started(self, net, history):
+        self.training, self.asked = True, False
+        # last, so that it follows the epoch handlers that other
+        # on_training_started handlers add (StopOnDivergence's)
+        for handlers in (net.on_batch_finished, net.on_epoch_finished):
+            if self.stop_if_asked not in handlers:
+                handlers.append(self.stop_if_asked)
 
     def stop_if_asked(self, net, history):
         if self.asked:
-            self.restore()
+            self.training = False
             raise KeyboardInterrupt  # nolearn's fit returns the net as it is
 
     def training_finished(self, net, history):
-        self.restore()
+        self.training = False
 
-    def restore(self):
-        for number, handler in self.before.items():
-            # None: a handler set outside Python, which Python cannot put back
+
+@contextlib.contextmanager
+def stop_between_batches(net):
+    """Within it, Ctrl-C and SIGTERM stop the net's training between
+    minibatches; outside training they do what they did before, and after it
+    the net's handler lists and the signals' handlers are as they were."""
+    # train_loop iterates the net's own lists only where they are lists, and
+    # Python lets the main thread alone set signal handlers
+    lists = (net.on_training_started, net.on_batch_finished, net.on_epoch_finished,
+             net.on_training_finished)
+    if threading.current_thread() is not threading.main_thread() or not all(
+            isinstance(handlers, list) for handlers in lists):
+        yield
+        return
+    holder = _Holder()
+    ours = [holder.training_started, holder.stop_if_asked, holder.training_finished]
+    net.on_training_started.append(holder.training_started)
+    net.on_training_finished.append(holder.training_finished)
+    for number in SIGNALS:
+        if signal.getsignal(number) != signal.SIG_IGN:  # an ignored signal stays ignored
+            holder.outside[number] = signal.signal(number, holder.ask)
+    try:
+        yield
+    finally:
+        for number, handler in holder.outside.items():
             signal.signal(number, signal.SIG_DFL if handler is None else handler)
-        self.before = {}
+        for handlers in lists:
+            handlers[:] = [h for h in handlers if h not in ours]
