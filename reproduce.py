@@ -175,8 +175,10 @@ def estimate_epoch_seconds(spec, Xtr, Ytr, batches=3):
 
 
 def train_run(name, spec, data, out_dir, tag, epochs, resume, quick=False):
-    """Train one net, evaluate it on the test set; returns its results row.
-    A quick run keeps its checkpoints apart, so a full run's are left whole."""
+    """Train one net, evaluate it on the test set; returns its results row,
+    and whether Ctrl-C came during training (a run it stopped is
+    "interrupted"; one it came too late to stop is whole). A quick run keeps
+    its checkpoints apart, so a full run's are left whole."""
     Xtr, Ytr, Xte, Yte = data[spec["script"].__name__]
     cli.seed_everything()
     net = spec["build"](epochs=epochs, learning_rate=spec["learning_rate"])
@@ -185,10 +187,12 @@ def train_run(name, spec, data, out_dir, tag, epochs, resume, quick=False):
     net.on_epoch_finished.append(checkpoint)
     net.initialize()
     done = checkpoint.resume(net) if resume else 0
+    asked = False
     if done < epochs:
         # Ctrl-C ends training after the minibatch under way; fit returns the net as it is.
-        with interrupt.stop_between_batches(net):
+        with interrupt.stop_between_batches(net) as stop:
             net.fit(Xtr, Ytr, epochs=epochs - done)
+        asked = stop.asked
     history = _plain(net.train_history_)
     diverged = divergence.diverged_at(history)
     interrupted = len(history) < epochs and diverged is None
@@ -223,7 +227,7 @@ def train_run(name, spec, data, out_dir, tag, epochs, resume, quick=False):
             name, tag, row["test_accuracy"],
             " (interrupted after epoch %d of %d)" % (len(history), epochs) if interrupted
             else ""))
-    return row
+    return row, asked
 
 
 # --- main ----------------------------------------------------------------------
@@ -314,12 +318,12 @@ def run(args):
     diverged = None
     for name, spec, epochs in plan:
         print("=== %s: %d epochs, learning rate %s, on %s" % (name, epochs, spec["learning_rate"], machine))
-        row = train_run(name, spec, data, args.out, tag, epochs, args.resume, args.quick)
+        row, asked = train_run(name, spec, data, args.out, tag, epochs, args.resume, args.quick)
         row.update(machine=machine, host=host, versions=library_versions(), quick=args.quick,
                    date=datetime.date.today().isoformat())
         diverged = diverged or row["diverged"]
         results = report.add_rows(args.out, [row])
-        if row["interrupted"]:
+        if row["interrupted"] or asked:
             print("wrote %s" % os.path.join(args.out, "RESULTS.md"))
             print("stopped by Ctrl-C: parameters so far are in %s; "
                   "`python reproduce.py --resume` continues" % args.out, file=sys.stderr)

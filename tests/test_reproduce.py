@@ -114,6 +114,29 @@ def test_ctrl_c_keeps_the_parameters_and_resume_continues(shared_cifar_dir, tmp_
     assert [h["epoch"] for h in row["history"]] == list(range(1, done + 2))
 
 
+def test_ctrl_c_too_late_to_stop_a_run_stops_the_next(quick, shared_cifar_dir, tmp_path,
+                                                      monkeypatch, stack, capsys):
+    # Ctrl-C in the last epoch's validation: that run is whole, and no other starts
+    import reproduce
+    _, results = quick
+    rows = {r["run"]: dict(r) for r in results["rows"]}
+    trained = []
+
+    def train_run(name, *args, **kwargs):
+        trained.append(name)
+        return rows[name], True
+
+    monkeypatch.setattr(reproduce, "train_run", train_run)
+    monkeypatch.setattr(reproduce, "estimate_epoch_seconds", lambda *args: 1.0)
+    out = tmp_path / "results"
+    with pytest.raises(SystemExit) as stopped:
+        reproduce.main(["--runs", "mlp", "cnn", "--quick", "--data-dir", shared_cifar_dir,
+                        "--out", str(out)])
+    assert stopped.value.code == 130 and trained == ["mlp"]
+    assert [r["run"] for r in json.loads((out / "results.json").read_text())["rows"]] == ["mlp"]
+    assert "stopped by Ctrl-C" in capsys.readouterr().err
+
+
 def test_merge_adds_rows_from_another_machine(quick, tmp_path, stack):
     import reproduce
     _, results = quick
@@ -237,7 +260,8 @@ def test_a_diverged_run_is_recorded_as_diverged(stack, shared_cifar_dir, tmp_pat
     X, y, Xte, yte = cifar_loader.load_CIFAR10(shared_cifar_dir)
     data = {"mlp": (mlp.preprocess(X), y, mlp.preprocess(Xte), yte)}
     spec = dict(reproduce.RUNS["mlp"], learning_rate=1e20)  # the fixture's images need that
-    row = reproduce.train_run("mlp", spec, data, str(tmp_path), "cpu", 5, resume=False)
+    row, asked = reproduce.train_run("mlp", spec, data, str(tmp_path), "cpu", 5, resume=False)
+    assert not asked
     assert row["diverged"] == row["epochs_done"] < 5 and not row["interrupted"]
     assert row["test_accuracy"] is None
     assert "diverged at epoch %d" % row["diverged"] in capsys.readouterr().out
@@ -258,7 +282,7 @@ def test_rows_another_run_wrote_meanwhile_are_kept(quick, shared_cifar_dir, tmp_
     def train_run(name, *args, **kwargs):
         written = {"rows": [dict(theirs, host="the-other-run")]}
         (out / "results.json").write_text(json.dumps(written))  # while this one trains
-        return dict(mine)
+        return dict(mine), False
 
     monkeypatch.setattr(reproduce, "train_run", train_run)
     monkeypatch.setattr(reproduce, "estimate_epoch_seconds", lambda *args: 1.0)

@@ -341,8 +341,9 @@ def fit_stopping_between_batches(net, X, y):
     from theano_today.interrupt import stop_between_batches
     outside = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with stop_between_batches(net):
+        with stop_between_batches(net) as stop:
             net.fit(X, y)
+        return stop
     finally:  # as they were, whatever ended the fit
         assert {stop: signal.getsignal(stop) for stop in outside} == outside
         handlers = (net.on_training_started + net.on_batch_finished + net.on_epoch_finished
@@ -379,18 +380,34 @@ def test_ctrl_c_after_an_epoch_stops_before_the_next(stack, capsys):
     assert len(epoch_rows(plain(capsys.readouterr().out))) == 1
 
 
+def test_ctrl_c_too_late_to_stop_training_is_told(stack, capsys):
+    net, X, y = small_mlp(1, on_epoch_finished=[lambda net, history: os.kill(os.getpid(),
+                                                                             signal.SIGINT)])
+    assert fit_stopping_between_batches(net, X, y).asked  # not lost for having come late
+    assert len(net.train_history_) == 1
+    assert len(epoch_rows(plain(capsys.readouterr().out))) == 1
+
+
+@pytest.fixture
+def sigterm_as_the_scripts_have_it():
+    from theano_today import cli
+    outside = signal.signal(signal.SIGTERM, cli._interrupt)  # as cli.run sets it
+    yield
+    signal.signal(signal.SIGTERM, outside)
+
+
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_ctrl_c_in_a_minibatch_stops_after_it(stack, capsys, stop):
+def test_ctrl_c_in_a_minibatch_stops_after_it(stack, capsys, sigterm_as_the_scripts_have_it,
+                                              stop):
     batches = []
 
     def stop_in_epoch_2(net, history):
         batches.append(len(history))
         if len(batches) == 3:  # epoch 2's first minibatch
-            assert signal.getsignal(stop) not in (signal.SIG_DFL, signal.default_int_handler)
             os.kill(os.getpid(), stop)
 
     net, X, y = small_mlp(on_batch_finished=[stop_in_epoch_2])
-    fit_stopping_between_batches(net, X, y)
+    assert fit_stopping_between_batches(net, X, y).asked
     assert batches == [0, 0, 1]  # no second minibatch in epoch 2
     assert len(net.train_history_) == 1
     assert len(epoch_rows(plain(capsys.readouterr().out))) == 1
@@ -405,18 +422,21 @@ def test_ctrl_c_twice_stops_at_once(stack):
         after.append(len(history))  # not reached: the second one stops here
 
     net, X, y = small_mlp(on_batch_finished=[twice])
-    fit_stopping_between_batches(net, X, y)
+    fit_stopping_between_batches(net, X, y)  # and no third stop as the block ends
     assert after == [] and net.train_history_ == []
 
 
 def test_ctrl_c_outside_training_is_ctrl_c(stack):
     from theano_today.interrupt import stop_between_batches
     net, X, y = small_mlp()
+    started = list(net.on_training_started)
     with pytest.raises(KeyboardInterrupt):
         with stop_between_batches(net):
             os.kill(os.getpid(), signal.SIGINT)  # say, while it compiles
             for _ in range(1000):  # Python runs the handler between two bytecodes
                 pass
+    assert net.on_training_started == started
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 def test_an_error_in_training_leaves_the_handlers_as_they_were(stack):
@@ -428,16 +448,17 @@ def test_an_error_in_training_leaves_the_handlers_as_they_were(stack):
         fit_stopping_between_batches(net, X, y)
 
 
-def test_an_ignored_signal_stays_ignored(stack):
+@pytest.mark.parametrize("outside", [signal.SIG_IGN, signal.SIG_DFL], ids=["ignored", "default"])
+def test_a_sigterm_python_does_not_handle_is_left_alone(stack, outside):
     seen = []
     net, X, y = small_mlp(1, on_batch_finished=[
         lambda net, history: seen.append(signal.getsignal(signal.SIGTERM))])
-    outside = signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as nohup and & leave it
+    before = signal.signal(signal.SIGTERM, outside)  # SIG_IGN: as nohup leaves it
     try:
-        fit_stopping_between_batches(net, X, y)
+        assert not fit_stopping_between_batches(net, X, y).asked
     finally:
-        signal.signal(signal.SIGTERM, outside)
-    assert seen == [signal.SIG_IGN] * 2
+        signal.signal(signal.SIGTERM, before)
+    assert seen == [outside] * 2
 
 
 def test_run_turns_ctrl_c_and_a_failing_disk_into_one_line(stack, capsys):
