@@ -28,7 +28,7 @@ import subprocess
 import theano
 from theano import gof
 
-from theano_today import blas
+from theano_today import blas, speedups
 from theano_today.corrmm import (OP_CODE, FastCorrMM, FastCorrMM_gradInputs,
                                  FastCorrMM_gradWeights, same_op_as)
 
@@ -301,10 +301,10 @@ def where_products_run():
     blocks when the rewrite is on, the BLAS leaves them, and Theano's g++
     flags target AVX-512 (asked of g++ itself), else in the BLAS."""
     from theano.gof.cmodule import GCC_compiler
-    excluded = set(theano.config.optimizer_excluding.split(":")) & {
-        "conv_blocks", "corrmm", "corrmm_copies", "theano_today", "fast_run"}
+    off = speedups.tags("conv_blocks") | speedups.tags("corrmm")  # the blocks rewrite corrmm's ops
+    excluded = [t for t in theano.config.optimizer_excluding.split(":") if t in off]
     if excluded:
-        return "the BLAS (optimizer_excluding=%s)" % excluded.pop()
+        return "the BLAS (optimizer_excluding=%s)" % excluded[0]
     try:
         done = subprocess.run([theano.config.cxx, "-dM", "-E", "-x", "c++", "-"]
                               + GCC_compiler.compile_args(), input="", capture_output=True,

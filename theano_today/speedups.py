@@ -79,6 +79,18 @@ def register(gpu):
             register_speedup(speedup.module)
 
 
+def rewrite_tags(speedup, name):
+    """The tags of a speed-up's rewrite: each turns it off in optimizer_excluding."""
+    return ["fast_run", speedup.module, TAG] + [old for old, new in OLD_TAGS.items()
+                                                if new == name]
+
+
+def tags(module):
+    """Every tag that turns off one of a speed-up's rewrites."""
+    speedup, = [s for s in SPEEDUPS if s.module == module]
+    return {tag for name in rewrites(speedup) for tag in rewrite_tags(speedup, name)}
+
+
 def register_speedup(module):
     """Add one speed-up's rewrites to Theano's optimizer (once), with its
     tags, on whatever device (a test compares one where it is not the default)."""
@@ -86,8 +98,7 @@ def register_speedup(module):
     from theano.compile import optdb
     speedup, = [s for s in SPEEDUPS if s.module == module]
     for name, rewrite in rewrites(speedup).items():
-        tags = ["fast_run", speedup.module, TAG] + [
-            old for old, new in OLD_TAGS.items() if new == name]
+        tags = rewrite_tags(speedup, name)
         if isinstance(speedup.where, str):
             db = optdb[speedup.where]
             if name not in db.__db__:
