@@ -338,8 +338,8 @@ def small_mlp(epochs=5, on_epoch_finished=(), on_batch_finished=()):
 
 
 def fit_stopping_between_batches(net, X, y):
-    from theano_today.interrupt import stop_between_batches
-    outside = {stop: signal.getsignal(stop) for stop in (signal.SIGINT, signal.SIGTERM)}
+    from theano_today.interrupt import SIGNALS, stop_between_batches
+    outside = {stop: signal.getsignal(stop) for stop in SIGNALS}
     try:
         with stop_between_batches(net) as stop:
             net.fit(X, y)
